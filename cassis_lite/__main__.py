@@ -1,0 +1,3 @@
+from cassis_lite.cli import main
+
+raise SystemExit(main())

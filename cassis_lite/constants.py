@@ -1,0 +1,10 @@
+"""Physical constants in SI units (CODATA 2018, exact where the SI defines them)."""
+
+H_PLANCK = 6.62607015e-34  # J s
+K_BOLTZMANN = 1.380649e-23  # J / K
+C_LIGHT = 299_792_458.0  # m / s
+C_LIGHT_KMS = C_LIGHT / 1e3  # km / s
+T_CMB = 2.73  # K, CASSIS's default cosmic background temperature
+HK_MHZ = H_PLANCK * 1e6 / K_BOLTZMANN  # h/k for nu in MHz, K per MHz
+CM1_TO_K = H_PLANCK * C_LIGHT * 100.0 / K_BOLTZMANN  # 1 cm^-1 in K (1.4387769 K)
+CM1_TO_MHZ = C_LIGHT * 100.0 / 1e6  # 1 cm^-1 in MHz (29979.2458)
