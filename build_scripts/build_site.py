@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Assemble the static CASSIS lite site (one folder, deployable to any static host).
+
+    python build_scripts/build_site.py --out site [--allow-origin https://archive.example.org]
+
+Inputs are pinned in ``build_scripts/site_manifest.json`` and verified (see site_fetch.py):
+the Pyodide 0.27.7 core from npm, the official compiled packages (NumPy, pandas, SciPy, sqlite3...)
+checked file by file against the official ``pyodide-lock.json``, pure wheels from PyPI (Panel
+without its ``dist/``, Bokeh without its ``server/static/``), pure PyYAML/MarkupSafe wheels built
+from their sdists, the cassis_lite wheel with the line database, the sample spectra, and Bokeh's
+and Panel's JS/CSS served once as static files.
+
+Outputs: ``OUT/site-lock.json`` lists every file with its sha256; ``OUT/pyodide/pyodide-lock.json``
+is the Pyodide lock of exactly the packages shipped (the browser verifies each download against
+it with subresource integrity); large text files get a ``.gz`` twin that ``cassis-lite serve``
+sends to browsers that accept gzip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import re
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import site_fetch  # noqa: E402
+import site_wheels  # noqa: E402
+
+ROOT = site_fetch.ROOT
+WEB = ROOT / "web"
+GZIP_SUFFIXES = (".wasm", ".js", ".json", ".css", ".html", ".txt", ".lis", ".svg", ".mjs")
+# Files whose text carries the build id (so they are written last).
+TEMPLATED = ("config.js", "sw.js")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def canonical(name: str) -> str:
+    """Package name as Pyodide's lock keys it (PEP 503 normalisation)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock_entry(name: str, version: str, file_name: str, data: bytes, imports: list[str],
+                depends: list[str] | None = None, package_type: str = "package") -> dict:
+    return {
+        "name": name, "version": version, "file_name": file_name, "install_dir": "site",
+        "sha256": hashlib.sha256(data).hexdigest(), "package_type": package_type,
+        "imports": imports, "depends": depends or [], "unvendored_tests": False,
+    }
+
+
+def default_samples_dir() -> Path:
+    """../shared/samples beside the checkout (the team layout), else data/samples."""
+    for candidate in (ROOT.parent / "shared" / "samples", ROOT / "data" / "samples"):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit("build_site: no sample folder (looked in ../shared/samples and data/samples)")
+
+
+def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print) -> dict:
+    t0 = time.time()
+    manifest = site_fetch.load_manifest()
+    core = site_fetch.fetch_pyodide_core(manifest)
+    official_lock = json.loads(core["pyodide-lock.json"])
+    pypi = site_fetch.fetch_pypi(manifest)
+    comp = manifest["compiled"]
+    compiled = site_fetch.compiled_packages(manifest, pypi[comp["pypi"].split("==")[0]], official_lock)
+    log(f"build_site: inputs verified ({time.time() - t0:.1f} s)")
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+
+    def put(rel: str, data: bytes) -> None:
+        _write(out / rel, data)
+        written.add(rel)
+
+    # Pyodide core + packages + the site's own Pyodide lock.
+    for name in manifest["pyodide"]["core_files"]:
+        put(f"pyodide/{name}", core[name])
+    lock_packages = {}
+    for name, (entry, data) in compiled.items():
+        put(f"pyodide/{entry['file_name']}", data)
+        lock_packages[name] = entry
+    startup = list(comp["startup"])
+    lazy = list(comp["lazy"])
+    for spec in manifest["wheels"]:
+        data = site_wheels.trim_wheel(pypi[spec["name"]], spec.get("strip", []))
+        file_name = pypi[spec["name"]].name
+        put(f"pyodide/{file_name}", data)
+        key = canonical(spec["name"])
+        lock_packages[key] = _lock_entry(key, spec["version"], file_name, data, spec["imports"])
+        (lazy if spec.get("lazy") else startup).append(key)
+    for spec in manifest["sdists"]:
+        file_name, data = site_wheels.pure_wheel_from_sdist(
+            pypi[spec["name"]], spec["name"], spec["version"], spec["src"], spec["packages"])
+        put(f"pyodide/{file_name}", data)
+        lock_packages[canonical(spec["name"])] = _lock_entry(canonical(spec["name"]), spec["version"], file_name,
+                                                             data, spec["imports"])
+        startup.append(canonical(spec["name"]))
+    sys.path.insert(0, str(ROOT))
+    from cassis_lite import __version__
+    db = ROOT / "cassis_lite" / "data" / "cassis_lite.db"
+    if not db.exists():
+        log(f"build_site: warning: {db.relative_to(ROOT)} missing (run `make db`); the site has no line database")
+    file_name, data = site_wheels.cassis_lite_wheel(ROOT, __version__)
+    put(f"pyodide/{file_name}", data)
+    lock_packages["cassis-lite"] = _lock_entry("cassis-lite", __version__, file_name, data, ["cassis_lite"])
+    startup.append("cassis-lite")
+    site_lock_pyodide = {"info": official_lock["info"], "packages": dict(sorted(lock_packages.items()))}
+    put("pyodide/pyodide-lock.json", json.dumps(site_lock_pyodide, indent=1, sort_keys=True).encode())
+
+    # Bokeh and Panel JS/CSS, served once from the site (Panel's CDN root points here at runtime).
+    static = manifest["static"]
+    with zipfile.ZipFile(pypi["bokeh"]) as zf:
+        for name in static["bokeh_js"]:
+            put(f"static/bokeh/{name}", zf.read(f"bokeh/server/static/js/{name}"))
+    panel_version = next(w["version"] for w in manifest["wheels"] if w["name"] == "panel")
+    panel_dist = f"panel/{panel_version}/dist/"
+    with zipfile.ZipFile(pypi["panel"]) as zf:
+        for member in zf.namelist():
+            if not member.startswith("panel/dist/") or member.endswith("/"):
+                continue
+            rel = member.removeprefix("panel/dist/")
+            if rel in static["panel_js"] or any(rel.startswith(d + "/") for d in static["panel_dist_dirs"]):
+                put(panel_dist + rel, zf.read(member))
+
+    # Samples.
+    samples = []
+    for path in sorted(samples_dir.iterdir()):
+        if path.is_file() and path.suffix.lower() not in (".md",):
+            put(f"samples/{path.name}", path.read_bytes())
+            samples.append(path.name)
+    if (samples_dir / "README.md").exists():
+        put("samples/README.md", (samples_dir / "README.md").read_bytes())
+
+    # The shell (web/), except the templated files.
+    for path in sorted(WEB.rglob("*")):
+        rel = path.relative_to(WEB).as_posix()
+        if path.is_file() and rel not in TEMPLATED:
+            put(rel, path.read_bytes())
+
+    # Build id over everything but the templated files, then those files.
+    digest = hashlib.sha256()
+    for rel in sorted(written):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256((out / rel).read_bytes()).digest())
+    build_id = digest.hexdigest()[:16]
+    config = {
+        "buildId": build_id,
+        "version": __version__,
+        "pyodideVersion": official_lock["info"]["version"],
+        "startupPackages": startup,
+        "lazyPackages": lazy,
+        "allowedOrigins": allowed_origins,
+        "samples": samples,
+        "defaultSamples": samples,
+        "bokehJs": [f"static/bokeh/{n}" for n in static["bokeh_js"]],
+        "panelJs": [panel_dist + n for n in static["panel_js"]],
+        "panelCdnRoot": "panel/",
+        "hasDatabase": db.exists(),
+    }
+    put("config.js", ("self.CASSIS_SITE = " + json.dumps(config, indent=1) + ";\n").encode())
+    sw = (WEB / "sw.js").read_text().replace("__BUILD_ID__", build_id)
+    put("sw.js", sw.encode())
+
+    # gzip twins of compressible files, then remove stale files of a previous build.
+    for rel in sorted(written):
+        path = out / rel
+        if rel.endswith(GZIP_SUFFIXES) and path.stat().st_size > 1024:
+            gz = out / (rel + ".gz")
+            if not gz.exists() or gz.stat().st_mtime < path.stat().st_mtime:
+                gz.write_bytes(gzip.compress(path.read_bytes(), 6, mtime=0))
+            written.add(rel + ".gz")
+    for path in sorted(out.rglob("*"), reverse=True):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and rel not in written and rel != "site-lock.json":
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+    files = {rel: {"sha256": hashlib.sha256((out / rel).read_bytes()).hexdigest(),
+                   "bytes": (out / rel).stat().st_size} for rel in sorted(written)}
+    site_lock = {"build_id": build_id, "cassis_lite": __version__, "pyodide": config["pyodideVersion"],
+                 "inputs": {"npm": manifest["pyodide"]["npm"], "compiled_from": comp["pypi"],
+                            "wheels": {w["name"]: w["version"] for w in manifest["wheels"]},
+                            "sdists": {s["name"]: s["version"] for s in manifest["sdists"]}},
+                 "files": files}
+    _write(out / "site-lock.json", json.dumps(site_lock, indent=1).encode())
+    total = sum(f["bytes"] for f in files.values())
+    log(f"build_site: {len(files)} files, {total / 1e6:.1f} MB in {out} ({time.time() - t0:.1f} s), build {build_id}")
+    return site_lock
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="origin allowed to drive an embedded app through postMessage (repeatable)")
+    parser.add_argument("--samples", type=Path, default=None, help="folder of sample spectra to bundle")
+    args = parser.parse_args(argv)
+    try:
+        build(args.out, args.allow_origin, args.samples or default_samples_dir())
+    except site_fetch.FetchError as exc:
+        print(f"build_site: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,474 @@
+"""The Panel/Bokeh screen of CASSIS lite (same code in the browser worker and under CPython).
+
+Top bar: open (file, URL, bundled samples), x axis, v_lsr / redshift. Main: the spectrum with
+line markers and the model, a residual strip. Side: Lines (filters) and Model (one component,
+live). Bottom: the line table. All numbers come from :class:`~cassis_lite.app.session.Session`
+(readers, line database, LTE model); this module only draws them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import panel as pn
+from bokeh.models import (
+    ColumnDataSource, DataTable, HoverTool, LabelSet, NumberFormatter, Range1d, ScientificFormatter, TableColumn,
+    TapTool,
+)
+from bokeh.core.property.validation import validate as bokeh_validation
+from bokeh.plotting import figure
+
+from cassis_lite.app.session import MAX_LINES, Session, default_model
+from cassis_lite.errors import CassisError
+
+X_AXES = {
+    "Frequency (GHz)": "GHz",
+    "Frequency (MHz)": "MHz",
+    "Velocity (km/s)": "km/s",
+    "Wavelength (mm)": "mm",
+}
+TELESCOPES = {"12 m dish (APEX, ALMA antenna)": {"diameter_m": 12.0}, "IRAM 30 m": {"name": "iram"},
+              "JCMT 15 m": {"name": "jcmt"}, "Herschel/HIFI": {"name": "hifi"},
+              "Yebes 40 m": {"name": "yebes40m"}}
+MAX_LABELS = 60
+
+
+def _gaps_as_nan(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Insert NaN between spectral windows so the line is not drawn across the gaps."""
+    if x.size < 3:
+        return x, y
+    d = np.diff(x)
+    big = np.flatnonzero(np.abs(d) > 10 * np.median(np.abs(d)))
+    if not big.size:
+        return x, y
+    return np.insert(x, big + 1, np.nan), np.insert(y, big + 1, np.nan)
+
+
+def windows(freq_mhz: np.ndarray) -> list[tuple[float, float]]:
+    """(first, last) frequency of each contiguous window of an ascending axis."""
+    d = np.diff(freq_mhz)
+    if not d.size:
+        return [(float(freq_mhz[0]), float(freq_mhz[-1]))]
+    cuts = np.flatnonzero(d > 10 * np.median(d)) + 1
+    bounds = np.split(np.arange(freq_mhz.size), cuts)
+    return [(float(freq_mhz[b[0]]), float(freq_mhz[b[-1]])) for b in bounds]
+
+
+class CassisView:
+    """Widgets + Bokeh plots bound to a :class:`Session`."""
+
+    def __init__(self, session: Session | None = None, samples: dict[str, bytes] | None = None,
+                 fetch_url=None):
+        self.session = session or Session()
+        self.samples = samples or {}
+        self.fetch_url = fetch_url
+        self._updating = False
+        self._build_widgets()
+        self._build_plot()
+        self.layout = self._build_layout()
+
+    # ------------------------------------------------------------------ widgets
+    def _build_widgets(self):
+        self.file_input = pn.widgets.FileInput(name="Open file", accept=".txt,.lis,.fits,.fit,.fts,.csv,.dat,.xml,.vot,.gz",
+                                               width=220)
+        self.sample_select = pn.widgets.Select(name="Sample", options=[""] + list(self.samples), width=240)
+        self.url_input = pn.widgets.TextInput(name="URL", placeholder="https://.../spectrum.fits", width=260)
+        self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end")
+        self.x_axis = pn.widgets.Select(name="x axis", options=list(X_AXES), width=150)
+        self.window_select = pn.widgets.Select(name="Window", options=["all"], width=200)
+        self.vlsr_input = pn.widgets.FloatInput(name="v_lsr (km/s)", value=0.0, step=0.1, width=110)
+        self.redshift_input = pn.widgets.FloatInput(name="redshift z", value=0.0, step=0.001, start=0.0, width=100)
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
+                                     css_classes=["cl-message"])
+        self.info = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["cl-info"])
+
+        self.species_filter = pn.widgets.TextInput(name="Species (comma separated, empty = all)", value="")
+        self.eup_max = pn.widgets.FloatInput(name="E_up max (K)", value=None, start=0.0)
+        self.aij_min = pn.widgets.FloatInput(name="A_ij min (s^-1)", value=None, start=0.0)
+        self.transition = pn.pane.Markdown("Click a line marker to see its transition.",
+                                           sizing_mode="stretch_width", css_classes=["cl-transition"])
+
+        self.model_species = pn.widgets.TextInput(name="Species", value="CO")
+        self.log_ntot = pn.widgets.FloatSlider(name="log10 N (cm^-2)", start=10.0, end=20.0, step=0.05, value=16.0)
+        self.tex = pn.widgets.FloatSlider(name="T_ex (K)", start=3.0, end=300.0, step=1.0, value=50.0)
+        self.fwhm = pn.widgets.FloatSlider(name="FWHM (km/s)", start=0.2, end=30.0, step=0.1, value=4.0)
+        self.model_vlsr = pn.widgets.FloatSlider(name="v_lsr (km/s)", start=-50.0, end=50.0, step=0.1, value=0.0)
+        self.size = pn.widgets.FloatSlider(name="size (arcsec)", start=0.5, end=120.0, step=0.5, value=30.0)
+        self.telescope = pn.widgets.Select(name="Telescope", options=list(TELESCOPES))
+        self.show_model = pn.widgets.Checkbox(name="Show LTE model", value=True)
+        self.model_download = pn.widgets.FileDownload(callback=self._model_csv, filename="cassis_lite_model.csv",
+                                                      label="Model CSV", button_type="default", width=120)
+        self.lines_download = pn.widgets.FileDownload(callback=self._lines_csv, filename="cassis_lite_lines.csv",
+                                                      label="Line table CSV", button_type="default", width=140)
+
+        # value and filename arrive in one batched update: one call, with both set
+        self.file_input.param.watch(self._on_file, ["value", "filename"])
+        self.sample_select.param.watch(self._on_sample, "value")
+        self.url_button.on_click(self._on_url)
+        self.x_axis.param.watch(lambda e: self.redraw(), "value")
+        self.window_select.param.watch(self._on_window, "value")
+        for w in (self.vlsr_input, self.redshift_input):
+            w.param.watch(lambda e: self._draw_lines(), "value")
+        for w in (self.species_filter, self.eup_max, self.aij_min):
+            w.param.watch(self._on_filters, "value")
+        for w in (self.model_species, self.log_ntot, self.tex, self.fwhm, self.model_vlsr, self.size,
+                  self.telescope, self.show_model):
+            w.param.watch(self._on_model_widgets, "value")
+
+    # ------------------------------------------------------------------ plots
+    def _build_plot(self):
+        self.spectrum_source = ColumnDataSource({"x": [], "y": []}, name="spectrum_source")
+        self.model_source = ColumnDataSource({"x": [], "y": []}, name="model_source")
+        self.residual_source = ColumnDataSource({"x": [], "y": []}, name="residual_source")
+        self.lines_source = ColumnDataSource(
+            {k: [] for k in ("x", "y0", "y1", "label", "species", "freq_mhz", "qn", "aij", "eup_k", "gup")},
+            name="lines_source")
+        self.labels_source = ColumnDataSource({"x": [], "y": [], "label": []}, name="labels_source")
+        self.x_range = Range1d(0, 1, name="x_range")
+        p = figure(height=430, sizing_mode="stretch_width", x_range=self.x_range,
+                   output_backend="webgl", tools="xpan,xwheel_zoom,box_zoom,reset,save",
+                   active_scroll="xwheel_zoom", name="spectrum_plot")
+        p.toolbar.logo = None
+        self.spectrum_renderer = p.line("x", "y", source=self.spectrum_source, color="#1b1f24", line_width=1,
+                                        legend_label="spectrum", name="spectrum_line")
+        self.model_renderer = p.line("x", "y", source=self.model_source, color="#d1352b", line_width=1.5,
+                                     legend_label="LTE model", name="model_line")
+        self.lines_renderer = p.segment("x", "y0", "x", "y1", source=self.lines_source, color="#2a7ab0",
+                                        line_alpha=0.6, line_width=1, name="line_markers")
+        p.add_layout(LabelSet(x="x", y="y", text="label", source=self.labels_source, angle=math.pi / 2,
+                              text_font_size="9px", text_color="#2a7ab0", x_offset=3))
+        p.add_tools(HoverTool(renderers=[self.spectrum_renderer], tooltips=[("x", "@x{0.000}"), ("y", "@y{0.000}")],
+                              mode="vline"))
+        p.add_tools(HoverTool(renderers=[self.lines_renderer],
+                              tooltips=[("", "@species"), ("freq (MHz)", "@freq_mhz{0.0000}"), ("QN", "@qn"),
+                                        ("E_up (K)", "@eup_k{0.0}")]))
+        p.add_tools(TapTool(renderers=[self.lines_renderer]))
+        p.legend.location = "top_left"
+        p.legend.click_policy = "hide"
+        p.yaxis.axis_label = "T (K)"
+        self.plot = p
+        r = figure(height=130, sizing_mode="stretch_width", x_range=self.x_range, output_backend="webgl",
+                   tools="", name="residual_plot")
+        r.toolbar.logo = None
+        r.line("x", "y", source=self.residual_source, color="#555", line_width=1)
+        r.yaxis.axis_label = "residual"
+        self.residual_plot = r
+        self.lines_source.selected.on_change("indices", self._on_line_tap)
+        self.table = DataTable(source=self.lines_source, sizing_mode="stretch_width", height=220, index_position=None,
+                               columns=[TableColumn(field="species", title="Species"),
+                                        TableColumn(field="freq_mhz", title="Frequency (MHz)",
+                                                    formatter=NumberFormatter(format="0.0000")),
+                                        TableColumn(field="qn", title="Quantum numbers"),
+                                        TableColumn(field="eup_k", title="E_up (K)", formatter=NumberFormatter(format="0.00")),
+                                        TableColumn(field="aij", title="A_ij (s^-1)", formatter=ScientificFormatter(precision=3)),
+                                        TableColumn(field="gup", title="g_up")],
+                               name="line_table")
+
+    def _build_layout(self):
+        top = pn.FlexBox(self.file_input, self.sample_select, self.url_input, self.url_button, self.x_axis,
+                         self.window_select, self.vlsr_input, self.redshift_input, sizing_mode="stretch_width")
+        lines_card = pn.Card(self.species_filter, self.eup_max, self.aij_min, self.transition,
+                             title="Lines", sizing_mode="stretch_width")
+        model_card = pn.Card(self.show_model, self.model_species, self.log_ntot, self.tex, self.fwhm,
+                             self.model_vlsr, self.size, self.telescope,
+                             pn.Row(self.model_download, self.lines_download),
+                             title="LTE model", sizing_mode="stretch_width")
+        main = pn.Column(self.info, pn.pane.Bokeh(self.plot, sizing_mode="stretch_width"),
+                         pn.pane.Bokeh(self.residual_plot, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        side = pn.Column(lines_card, model_card, width=330)
+        return pn.Column(top, self.message, pn.Row(main, side, sizing_mode="stretch_width"),
+                         pn.pane.Bokeh(self.table, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+                         name="cassis_lite")
+
+    # ------------------------------------------------------------------ messages
+    def show_error(self, text: str) -> None:
+        self.message.object = text
+        self.message.visible = True
+
+    def clear_error(self) -> None:
+        self.message.visible = False
+        self.message.object = ""
+
+    # ------------------------------------------------------------------ actions
+    def load(self, data: bytes, name: str):
+        """Load a spectrum; on error show the message and keep the previous spectrum."""
+        try:
+            sp = self.session.load_spectrum(data, name)
+        except CassisError as exc:
+            self.show_error(str(exc))
+            raise
+        self.clear_error()
+        self._updating = True
+        try:
+            self.vlsr_input.value = float(sp.vlsr_kms or 0.0)
+            self.redshift_input.value = float(sp.redshift or 0.0)
+            self.model_vlsr.value = float(sp.vlsr_kms or 0.0)
+            wins = windows(sp.freq_mhz)
+            self._windows = wins
+            self.window_select.options = ["all"] + [f"{a / 1e3:.3f}-{b / 1e3:.3f} GHz" for a, b in wins]
+            # start on the window holding the strongest channel (multi-window files span GHz)
+            self.window_select.value = "all"
+            if len(wins) > 1:
+                peak = float(sp.freq_mhz[int(np.nanargmax(np.abs(sp.intensity)))])
+                best = next(i for i, (a, b) in enumerate(wins) if a <= peak <= b)
+                self.window_select.value = self.window_select.options[best + 1]
+        finally:
+            self._updating = False
+        if self.session.model_config is None or self.session.model_config.grid is not None:
+            self._apply_model_widgets(raise_errors=False)
+        self.redraw(reset_range=True)
+        return sp
+
+    def set_model(self, config: dict):
+        """Set the model from a config dict (API); the sliders follow its first component."""
+        self.session.set_model(config)
+        comp = self.session.model_config.components[0] if self.session.model_config.components else None
+        if comp is not None and comp.species:
+            self._updating = True
+            try:
+                self.model_species.value = str(comp.species[0].species)
+                self.log_ntot.value = min(max(math.log10(comp.species[0].ntot_cm2), self.log_ntot.start), self.log_ntot.end)
+                self.tex.value = min(max(comp.tex_k, self.tex.start), self.tex.end)
+                self.fwhm.value = min(max(comp.fwhm_kms, self.fwhm.start), self.fwhm.end)
+                self.model_vlsr.value = min(max(comp.vlsr_kms, self.model_vlsr.start), self.model_vlsr.end)
+                if comp.size_arcsec is not None:
+                    self.size.value = min(max(comp.size_arcsec, self.size.start), self.size.end)
+                self.show_model.value = True
+            finally:
+                self._updating = False
+        self.clear_error()
+        self._draw_model()
+        return self.session.model
+
+    def set_filters(self, filters: dict):
+        self.session.set_filters(filters)
+        f = self.session.filters
+        self._updating = True
+        try:
+            self.species_filter.value = ", ".join(f.species or [])
+            self.eup_max.value = f.eup_max_k
+            self.aij_min.value = f.aij_min
+        finally:
+            self._updating = False
+        self._draw_lines()
+
+    def model_config_from_widgets(self) -> dict:
+        sp = self.session.spectrum
+        cfg = default_model(self.model_species.value.strip() or "CO")
+        cfg["telescope"] = dict(TELESCOPES[self.telescope.value])
+        cfg["vlsr_file_kms"] = float(sp.vlsr_kms or 0.0) if sp is not None else 0.0
+        comp = cfg["components"][0]
+        comp.update(tex_k=float(self.tex.value), fwhm_kms=float(self.fwhm.value),
+                    vlsr_kms=float(self.model_vlsr.value), size_arcsec=float(self.size.value))
+        comp["species"][0]["ntot_cm2"] = float(10.0 ** self.log_ntot.value)
+        return cfg
+
+    def _apply_model_widgets(self, raise_errors=True):
+        if not self.show_model.value or self.session.spectrum is None:
+            self.session.clear_model()
+            return
+        try:
+            self.session.set_model(self.model_config_from_widgets())
+        except CassisError as exc:
+            self.session.clear_model()
+            self.show_error(f"Model: {exc}")
+            if raise_errors:
+                raise
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_file(self, *events):
+        if self.file_input.value:
+            try:
+                self.load(self.file_input.value, self.file_input.filename or "file")
+            except CassisError:
+                pass
+
+    def _on_sample(self, event):
+        if event.new:
+            try:
+                self.load(self.samples[event.new], event.new)
+            except CassisError:
+                pass
+
+    async def _on_url(self, event):
+        url = (self.url_input.value or "").strip()
+        if not url or self.fetch_url is None:
+            return
+        try:
+            data = await self.fetch_url(url)
+            self.load(data, url.rsplit("/", 1)[-1] or url)
+        except CassisError:
+            pass
+        except Exception as exc:  # network errors: say so, keep the spectrum
+            self.show_error(f"{url}: could not download ({exc})")
+
+    def _on_window(self, event):
+        if self._updating or self.session.spectrum is None:
+            return
+        self._set_range(event.new)
+
+    def _on_filters(self, event):
+        if self._updating:
+            return
+        species = [s.strip() for s in self.species_filter.value.split(",") if s.strip()] or None
+        try:
+            self.session.set_filters({"species": species, "eup_max_k": self.eup_max.value,
+                                      "aij_min": self.aij_min.value})
+            self.clear_error()
+        except CassisError as exc:
+            self.show_error(f"Lines: {exc}")
+            return
+        self._draw_lines()
+
+    def _on_model_widgets(self, event):
+        if self._updating:
+            return
+        try:
+            self._apply_model_widgets()
+            self.clear_error()
+        except CassisError:
+            pass
+        self._draw_model()
+
+    def _on_line_tap(self, attr, old, new):
+        if not new:
+            return
+        d = self.lines_source.data
+        i = new[0]
+        self.transition.object = (
+            f"**{d['species'][i]}** {d['qn'][i]}  \n"
+            f"frequency {d['freq_mhz'][i]:.4f} MHz, A_ij {d['aij'][i]:.3e} s^-1, "
+            f"E_up {d['eup_k'][i]:.2f} K, g_up {d['gup'][i]}")
+
+    # ------------------------------------------------------------------ drawing
+    def _x(self, freq_mhz):
+        unit = X_AXES[self.x_axis.value]
+        from cassis_lite.units import from_freq_mhz
+
+        rest = None
+        if unit == "km/s":
+            rest = self._rest_freq()
+        return from_freq_mhz(freq_mhz, unit, rest_freq_mhz=rest)
+
+    def _rest_freq(self):
+        sp = self.session.spectrum
+        if sp is not None and sp.rest_freq_mhz:
+            return float(sp.rest_freq_mhz)
+        lo, hi = self._visible_freq_range()
+        return 0.5 * (lo + hi)
+
+    def _visible_freq_range(self):
+        sp = self.session.spectrum
+        wins = getattr(self, "_windows", None)
+        if wins and self.window_select.value != "all" and self.window_select.value in self.window_select.options:
+            return wins[self.window_select.options.index(self.window_select.value) - 1]
+        return float(sp.freq_mhz[0]), float(sp.freq_mhz[-1])
+
+    def _set_range(self, window_label):
+        lo, hi = self._visible_freq_range()
+        x = self._x(np.array([lo, hi]))
+        a, b = float(np.nanmin(x)), float(np.nanmax(x))
+        pad = 0.02 * (b - a or 1.0)
+        self.x_range.update(start=a - pad, end=b + pad)
+
+    def redraw(self, reset_range=False):
+        sp = self.session.spectrum
+        if sp is None:
+            return
+        x, y = _gaps_as_nan(self._x(sp.freq_mhz), sp.intensity)
+        with bokeh_validation(False):
+            self.spectrum_source.data = {"x": x, "y": y}
+        self._model_key = None
+        self.plot.xaxis.axis_label = self.x_axis.value
+        self.plot.yaxis.axis_label = sp.y_unit or "intensity"
+        self.info.object = (f"**{sp.name}** ({sp.format}): {sp.freq_mhz.size} channels, "
+                            f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
+                            f"v_lsr {sp.vlsr_kms:g} km/s")
+        self._set_range(self.window_select.value)
+        self._draw_lines()
+        self._draw_model()
+
+    def _draw_model(self):
+        m = self.session.model
+        sp = self.session.spectrum
+        if m is None or sp is None or not self.show_model.value:
+            self._model_key = None
+            self.model_source.data = {"x": [], "y": []}
+            self.residual_source.data = {"x": [], "y": []}
+            return
+        same_grid = m.freq_mhz.shape == sp.freq_mhz.shape and np.array_equal(m.freq_mhz, sp.freq_mhz)
+        key = (id(m.freq_mhz), m.freq_mhz.size, self.x_axis.value, self.window_select.value, id(sp))
+        # Bokeh checks each element of a plain update; arrays of floats need no such check.
+        with bokeh_validation(False):
+            if key == getattr(self, "_model_key", None):
+                # sliders: same grid, so only the y columns travel to the page
+                _, y = _gaps_as_nan(m.freq_mhz, m.intensity)
+                self.model_source.data.update(y=y)
+                if same_grid:
+                    _, ry = _gaps_as_nan(sp.freq_mhz, sp.intensity - m.intensity)
+                    self.residual_source.data.update(y=ry)
+                return
+            self._model_key = key
+            x, y = _gaps_as_nan(self._x(m.freq_mhz), m.intensity)
+            self.model_source.data = {"x": x, "y": y}
+            if same_grid:
+                rx, ry = _gaps_as_nan(self._x(sp.freq_mhz), sp.intensity - m.intensity)
+                self.residual_source.data = {"x": rx, "y": ry}
+            else:
+                self.residual_source.data = {"x": [], "y": []}
+
+    def _draw_lines(self):
+        sp = self.session.spectrum
+        if sp is None:
+            return
+        from cassis_lite.units import observed_freq
+
+        try:
+            t = self.session.lines()
+        except CassisError as exc:
+            self.show_error(f"Lines: {exc}")
+            return
+        t = t[: MAX_LINES]
+        vshift = float(self.vlsr_input.value or 0.0) - float(sp.vlsr_kms or 0.0)
+        f_obs = observed_freq(t.freq_mhz, vshift, float(self.redshift_input.value or 0.0))
+        y = sp.intensity[np.isfinite(sp.intensity)]
+        lo, hi = (float(y.min()), float(y.max())) if y.size else (0.0, 1.0)
+        top = hi + 0.05 * (hi - lo or 1.0)
+        n = len(t)
+        x = self._x(f_obs)
+        labels = [f"{s} {q}" for s, q in zip(t.species_names, t.qn)]
+        self.lines_source.selected.indices = []
+        self.lines_source.data = {
+            "x": x, "y0": np.full(n, lo), "y1": np.full(n, top), "label": labels,
+            "species": [str(s) for s in t.species_names], "freq_mhz": t.freq_mhz, "qn": [str(q) for q in t.qn],
+            "aij": t.aij, "eup_k": t.eup_k, "gup": t.gup.astype(float),
+        }
+        if n <= MAX_LABELS:
+            self.labels_source.data = {"x": x, "y": np.full(n, top), "label": [str(s) for s in t.species_names]}
+        else:
+            self.labels_source.data = {"x": [], "y": [], "label": []}
+
+    # ------------------------------------------------------------------ exports
+    def _model_csv(self):
+        m = self.session.model
+        out = io.StringIO()
+        if m is not None:
+            from cassis_lite.commands.model import write_csv
+
+            write_csv(m, out, with_tau=m.tau is not None)
+        return io.BytesIO(out.getvalue().encode())
+
+    def _lines_csv(self):
+        out = io.StringIO()
+        try:
+            records = self.session.lines().to_records()
+        except CassisError:
+            records = []
+        fields = ["species", "tag", "freq_mhz", "err_mhz", "aij", "eup_k", "elow_cm", "gup", "qn", "source"]
+        w = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(records)
+        return io.BytesIO(out.getvalue().encode())

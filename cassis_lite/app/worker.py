@@ -1,0 +1,137 @@
+"""Glue between the browser's Web Worker (web/worker.js) and the Panel app, in Pyodide.
+
+``start`` builds the app into a Bokeh document and returns it as JSON for the page to render;
+``link`` then mirrors document changes to the page (``sendPatch``), ``apply_patch`` applies the
+page's changes, and ``call`` answers ``window.cassisLite`` calls with JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urljoin
+
+from cassis_lite.app.session import to_jsonable
+from cassis_lite.app.view import CassisView
+from cassis_lite.errors import CassisError
+
+_app: dict = {}
+
+
+async def fetch_bytes(url: str) -> bytes:
+    from pyodide.http import pyfetch
+
+    resp = await pyfetch(url)
+    if not resp.ok:
+        raise CassisError(f"{url}: HTTP {resp.status}")
+    return await resp.bytes()
+
+
+def _as_bytes(data) -> bytes:
+    if hasattr(data, "to_bytes"):  # a JsProxy of an ArrayBuffer
+        return data.to_bytes()
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    return bytes(data)
+
+
+def _param(params: dict, key: str):
+    values = params.get(key)
+    return values[-1] if values else None
+
+
+def _model_from_params(view: CassisView, params: dict) -> None:
+    """?species=CO&tex=100&ntot=1e16&fwhm=3&vlsr=0&size=10 sets the model sliders."""
+    mapping = {"tex": view.tex, "fwhm": view.fwhm, "vlsr": view.model_vlsr, "size": view.size}
+    for key, widget in mapping.items():
+        value = _param(params, key)
+        if value is not None:
+            widget.value = min(max(float(value), widget.start), widget.end)
+    ntot = _param(params, "ntot")
+    if ntot is not None:
+        import math
+
+        view.log_ntot.value = min(max(math.log10(float(ntot)), view.log_ntot.start), view.log_ntot.end)
+    species = _param(params, "species")
+    if species:
+        view.model_species.value = species
+
+
+def _pyodide_compat() -> None:
+    """Panel 1.8 checks ``pyodide.ffi.jsnull`` (Pyodide >= 0.28); on 0.27 JS null already
+    converts to None, so a sentinel that nothing is identical to keeps its code path right."""
+    import pyodide.ffi
+
+    if not hasattr(pyodide.ffi, "jsnull"):
+        pyodide.ffi.jsnull = object()
+
+
+async def start(site_json: str, start_json: str):
+    """Build the app; returns (docs_json, render_items, root_ids) for the page."""
+    _pyodide_compat()
+    from panel.io.pyodide import init_doc, write_doc
+
+    site = json.loads(site_json)
+    start_msg = json.loads(start_json)
+    base = urljoin(start_msg["href"], ".")
+    init_doc()
+    samples = {}
+    for name in site.get("samples", []):
+        samples[name] = await fetch_bytes(urljoin(base, "samples/" + name))
+    view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)))
+    _app["view"] = view
+    params = parse_qs(start_msg.get("search", "").lstrip("?"))
+    _model_from_params(view, params)
+    lines = _param(params, "lines")
+    if lines:
+        view.species_filter.value = lines
+    url = _param(params, "spectrum")
+    sample = _param(params, "sample")
+    try:
+        if url:
+            view.load(await fetch_bytes(urljoin(start_msg["href"], url)), url.rsplit("/", 1)[-1])
+        elif sample in samples:
+            view.sample_select.value = sample
+        elif samples:
+            default = next((n for n in samples if n.endswith(".lis")), next(iter(samples)))
+            view.sample_select.value = default
+    except CassisError as exc:
+        view.show_error(str(exc))
+    view.layout.servable()
+    return await write_doc()
+
+
+def link(send_patch) -> None:
+    from panel.io.pyodide import _link_docs_worker
+    from panel.io.state import state
+
+    _link_docs_worker(state.curdoc, send_patch, setter="js")
+
+
+def apply_patch(patch) -> None:
+    from panel.io.pyodide import _convert_json_patch
+    from panel.io.state import state
+
+    state.curdoc.apply_json_patch(_convert_json_patch(patch), setter="js")
+
+
+async def call(method: str, args) -> str:
+    """Run one ``window.cassisLite`` call; returns its result as JSON text."""
+    args = args.to_py() if hasattr(args, "to_py") else dict(args)
+    view: CassisView = _app["view"]
+    session = view.session
+    if method == "loadSpectrum":
+        view.load(_as_bytes(args["data"]), str(args.get("name") or "spectrum"))
+        result = session.state()["spectrum"]
+    elif method == "setModel":
+        model = view.set_model(json.loads(args["config"]))
+        result = {"n_channels": int(model.freq_mhz.size), "unit": model.unit}
+    elif method == "getModel":
+        result = session.model_dict()
+    elif method == "getLines":
+        filters = json.loads(args.get("filters") or "{}")
+        result = session.lines(filters).to_records()
+    elif method == "getState":
+        result = session.state()
+    else:
+        raise CassisError(f"unknown method {method!r}")
+    return json.dumps(to_jsonable(result))

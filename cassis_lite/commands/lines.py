@@ -1,0 +1,107 @@
+"""``cassis-lite species``, ``cassis-lite lines`` and ``cassis-lite partition``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+
+from cassis_lite.linedb import LineDatabase
+
+CSV_COLUMNS = ("species", "tag", "freq_mhz", "err_mhz", "aij", "eup_k", "elow_cm", "gup", "qn", "source")
+
+
+def add_db_option(p) -> None:
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="line database file (default: the bundled one, or $CASSIS_LITE_DB)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("species", help="list or search the species of the line database",
+                              description="List species whose name or formula contains TEXT, or whose tag is TEXT.")
+    p.add_argument("text", nargs="?", default=None, metavar="TEXT")
+    add_db_option(p)
+    p.set_defaults(func=run_species)
+
+    p = subparsers.add_parser("lines", help="transitions in a frequency range",
+                              description="Transitions with FMIN <= frequency <= FMAX (MHz), sorted by frequency.")
+    p.add_argument("--fmin", type=float, required=True, metavar="MHZ")
+    p.add_argument("--fmax", type=float, required=True, metavar="MHZ")
+    p.add_argument("--species", nargs="+", default=None, metavar="NAME_OR_TAG")
+    p.add_argument("--eup-max", type=float, default=None, metavar="K", help="keep E_up <= K")
+    p.add_argument("--aij-min", type=float, default=None, metavar="S-1", help="keep A_ij >= S-1")
+    p.add_argument("--source", nargs="+", default=None, metavar="DATABASE", help="CDMS, JPL, LAMDA, Morton2003...")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_db_option(p)
+    p.set_defaults(func=run_lines)
+
+    p = subparsers.add_parser("partition", help="partition function Q(T) of a species",
+                              description="Q(T) by log-log interpolation of the tabulated log10 Q.")
+    p.add_argument("species", metavar="NAME_OR_TAG")
+    p.add_argument("--tex", type=float, nargs="+", required=True, metavar="K")
+    add_db_option(p)
+    p.set_defaults(func=run_partition)
+
+
+def _q_range(db: LineDatabase, sp) -> str:
+    pf = db.partition_function(sp)
+    if pf.temperatures_k.size == 0:
+        return "-"
+    lo, hi = pf.t_range_k
+    return f"{pf.method} {lo:g}-{hi:g} K"
+
+
+def run_species(args) -> int:
+    db = LineDatabase(args.db)
+    found = db.species(args.text)
+    rows = [(s.name, "" if s.tag is None else str(s.tag), s.formula, s.source, str(s.n_lines), _q_range(db, s))
+            for s in found]
+    _print_table(("name", "tag", "formula", "source", "lines", "Q(T)"), rows)
+    print(f"{len(found)} species", file=sys.stderr)
+    return 0
+
+
+def run_lines(args) -> int:
+    db = LineDatabase(args.db)
+    t = db.transitions(args.fmin, args.fmax, species=args.species, eup_max_k=args.eup_max,
+                       aij_min=args.aij_min, source=args.source)
+    records = t.to_records()
+    out = sys.stdout
+    if args.format == "json":
+        json.dump({"fmin_mhz": args.fmin, "fmax_mhz": args.fmax, "count": len(records),
+                   "transitions": records}, out, indent=1)
+        out.write("\n")
+    elif args.format == "csv":
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(CSV_COLUMNS)
+        for r in records:
+            w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c])
+                        for c in CSV_COLUMNS])
+    else:
+        rows = [(r["species"], "" if r["tag"] is None else str(r["tag"]), f"{r['freq_mhz']:.4f}",
+                 "" if r["err_mhz"] is None else f"{r['err_mhz']:.4f}", f"{r['aij']:.3e}",
+                 f"{r['eup_k']:.2f}", f"{r['elow_cm']:.4f}", str(r["gup"]), r["qn"], r["source"])
+                for r in records]
+        _print_table(CSV_COLUMNS, rows)
+        print(f"{len(records)} transitions", file=sys.stderr)
+    return 0
+
+
+def run_partition(args) -> int:
+    db = LineDatabase(args.db)
+    pf = db.partition_function(args.species)
+    for t in args.tex:
+        lq = pf.log10_q_at(t)
+        print(f"{pf.species}  T = {t:g} K  Q = {10 ** lq:.6g}  log10 Q = {lq:.6f}")
+    lo, hi = pf.t_range_k
+    extra = f"; truncation {pf.truncation_k:g} K" if pf.truncation_k and not math.isnan(pf.truncation_k) else ""
+    print(f"table {lo:g}-{hi:g} K ({len(pf.temperatures_k)} points), {pf.source}{extra}", file=sys.stderr)
+    return 0
+
+
+def _print_table(header, rows) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,245 @@
+"""LTE fit of one or several components and species to a spectrum (CASSIS multi-fit).
+
+The fit configuration is the LTE model JSON (:class:`cassis_lite.lte.ModelConfig`) in which
+any of ``tex_k``, ``fwhm_kms``, ``vlsr_kms``, ``size_arcsec`` of a component, and ``ntot_cm2``
+(and ``fwhm_kms``) of a species, may be given as ``{"value": v, "vary": true, "min": a,
+"max": b}`` or ``{"expr": "c1_fwhm"}`` (same value as another parameter) instead of a number
+(a number is fixed). An optional ``"fit"`` object sets the data used and their weights::
+
+    "fit": {
+      "windows_mhz": [[fmin, fmax], ...],     # or
+      "windows_kms": [vmin, vmax],            # around every line of the fitted species
+      "rms_k": 0.1,                           # default: robust rms of each spectral window
+      "calibration_percent": 15,
+      "rms_cal": [{"fmin_mhz": .., "fmax_mhz": .., "rms_k": .., "calibration_percent": ..}],
+      "max_nfev": 2000
+    }
+
+Parameter names follow CASSIS (``c1_tex``, ``c1_fwhm``, ``c1_vlsr``, ``c1_size``,
+``c1_ntot_<species>``, ``c1_fwhm_<species>``). The residual minimised is
+(I_obs - I_model) / sigma with sigma = sqrt(rms^2 + (cal x I_obs)^2) (CASSIS's weights);
+the model is :class:`cassis_lite.lte.PreparedModel` (database queried once), the minimiser
+SciPy's ``least_squares`` (:mod:`cassis_lite.parameters`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cassis_lite.constants import C_LIGHT_KMS
+from cassis_lite.errors import ConfigError, PartitionRangeError
+from cassis_lite.features import robust_rms, window_slices
+from cassis_lite.parameters import FitError, FitResult, Parameters, least_squares_fit, parameters_from_spec
+
+COMPONENT_PARAMS = (("tex_k", "tex", "K"), ("fwhm_kms", "fwhm", "km/s"), ("vlsr_kms", "vlsr", "km/s"),
+                    ("size_arcsec", "size", "arcsec"))
+FIT_KEYS = {"windows_mhz", "windows_kms", "rms_k", "calibration_percent", "rms_cal", "max_nfev"}
+
+
+def _species_label(sp) -> str:
+    return str(sp).strip().replace(" ", "_")
+
+
+def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
+    """Split a fit configuration into (plain model dict, Parameters, fit options, slots).
+
+    ``slots`` maps parameter name -> (component index, species index or None, model key) so
+    that values can be written back into a :class:`ModelConfig`.
+    """
+    if not isinstance(d, dict):
+        raise ConfigError("fit configuration must be a JSON object")
+    plain = copy.deepcopy({k: v for k, v in d.items() if k != "fit"})
+    options = d.get("fit", {}) or {}
+    if not isinstance(options, dict):
+        raise ConfigError("'fit' must be a JSON object")
+    unknown = set(options) - FIT_KEYS
+    if unknown:
+        raise ConfigError(f"unknown key fit.{sorted(unknown)[0]!r} (allowed: {', '.join(sorted(FIT_KEYS))})")
+    specs: list[tuple[str, object, str]] = []
+    slots: dict[str, tuple[int, int | None, str]] = {}
+    comps = plain.get("components", [])
+    if not isinstance(comps, list) or not comps:
+        raise ConfigError("a fit needs at least one component in 'components'")
+    for ci, comp in enumerate(comps):
+        if not isinstance(comp, dict):
+            raise ConfigError(f"components[{ci}] must be a JSON object")
+        cname = str(comp.get("name", f"c{ci + 1}"))
+        comp["name"] = cname
+        for key, short, unit in COMPONENT_PARAMS:
+            if key in comp and comp[key] is not None:
+                name = f"{cname}_{short}"
+                specs.append((name, comp[key], unit))
+                slots[name] = (ci, None, key)
+        for si, sp in enumerate(comp.get("species", []) or []):
+            if not isinstance(sp, dict):
+                raise ConfigError(f"components[{ci}].species[{si}] must be a JSON object")
+            label = _species_label(sp.get("species"))
+            for key, short, unit in (("ntot_cm2", "ntot", "cm-2"), ("fwhm_kms", "fwhm", "km/s")):
+                if key in sp and sp[key] is not None:
+                    name = f"{cname}_{short}_{label}"
+                    specs.append((name, sp[key], unit))
+                    slots[name] = (ci, si, key)
+    params = parameters_from_spec(specs)
+    # the plain dict carries start values (ties: the target's value) so that it validates
+    params.resolve_ties()
+    for name, (ci, si, key) in slots.items():
+        target = comps[ci] if si is None else comps[ci]["species"][si]
+        target[key] = params[name].value
+    return plain, params, options, slots
+
+
+def _apply(config, values: dict[str, float], slots) -> None:
+    for name, (ci, si, key) in slots.items():
+        comp = config.components[ci]
+        target = comp if si is None else comp.species[si]
+        setattr(target, key, values[name])
+
+
+def _fitted_line_frequencies(config, db, fmin, fmax) -> np.ndarray:
+    out = []
+    for comp in config.components:
+        for sp in comp.species:
+            t = db.transitions(fmin, fmax, species=[sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
+            out.append(np.asarray(t.freq_mhz, dtype=float))
+    return np.unique(np.concatenate(out)) if out else np.empty(0)
+
+
+def fit_mask(freq_mhz, options: dict, config, db) -> np.ndarray:
+    """Channels used by the fit: given MHz windows, velocity windows around the lines, or all."""
+    f = np.asarray(freq_mhz, dtype=float)
+    if options.get("windows_mhz") is not None and options.get("windows_kms") is not None:
+        raise ConfigError("give fit.windows_mhz or fit.windows_kms, not both")
+    if options.get("windows_mhz") is not None:
+        mask = np.zeros(f.size, dtype=bool)
+        for w in options["windows_mhz"]:
+            if not (isinstance(w, (list, tuple)) and len(w) == 2):
+                raise ConfigError(f"fit.windows_mhz entries must be [fmin, fmax], got {w!r}")
+            mask |= (f >= float(w[0])) & (f <= float(w[1]))
+        return mask
+    if options.get("windows_kms") is not None:
+        w = options["windows_kms"]
+        if not (isinstance(w, (list, tuple)) and len(w) == 2 and float(w[1]) > float(w[0])):
+            raise ConfigError(f"fit.windows_kms must be [vmin, vmax] with vmin < vmax, got {w!r}")
+        vmin, vmax = float(w[0]), float(w[1])
+        lines = _fitted_line_frequencies(config, db, f[0] * 0.99, f[-1] * 1.01)
+        mask = np.zeros(f.size, dtype=bool)
+        vfile = config.vlsr_file_kms
+        for f0 in lines:
+            lo = f0 * (1 - (vmax - vfile) / C_LIGHT_KMS)
+            hi = f0 * (1 - (vmin - vfile) / C_LIGHT_KMS)
+            i0, i1 = np.searchsorted(f, [lo, hi])
+            mask[i0:i1] = True
+        return mask
+    return np.ones(f.size, dtype=bool)
+
+
+def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
+    """sigma = sqrt(rms^2 + (cal I)^2) per channel (rms/cal global, per window, or estimated)."""
+    f = np.asarray(freq_mhz, dtype=float)
+    y = np.asarray(intensity, dtype=float)
+    rms = np.full(f.size, np.nan)
+    cal = np.full(f.size, float(options.get("calibration_percent", 0.0)) / 100.0)
+    if options.get("rms_k") is not None:
+        r = float(options["rms_k"])
+        if not r > 0:
+            raise ConfigError(f"fit.rms_k must be > 0, got {r}")
+        rms[:] = r
+    for i, e in enumerate(options.get("rms_cal", []) or []):
+        try:
+            m = (f >= float(e["fmin_mhz"])) & (f <= float(e["fmax_mhz"]))
+            if "rms_k" in e:
+                rms[m] = float(e["rms_k"])
+            if "calibration_percent" in e:
+                cal[m] = float(e["calibration_percent"]) / 100.0
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"fit.rms_cal[{i}] needs fmin_mhz, fmax_mhz and rms_k and/or "
+                              "calibration_percent as numbers") from None
+    if np.any(np.isnan(rms)):
+        for w in window_slices(f):
+            seg = rms[w]
+            if np.any(np.isnan(seg)):
+                seg[np.isnan(seg)] = robust_rms(y[w] - np.nanmedian(y[w]))
+    if np.any(rms <= 0):
+        raise ConfigError("rms must be > 0 in every fitted window")
+    return np.sqrt(rms**2 + (cal * y) ** 2)
+
+
+@dataclass
+class LteFitResult:
+    fit: FitResult
+    config: object            # ModelConfig at the best values
+    model: np.ndarray = field(repr=False)   # best model on the whole grid
+    mask: np.ndarray = field(repr=False)    # channels used
+    sigma: np.ndarray = field(repr=False)
+
+    @property
+    def params(self) -> Parameters:
+        return self.fit.params
+
+    def report(self) -> str:
+        return self.fit.report()
+
+    def to_dict(self) -> dict:
+        d = self.fit.to_dict()
+        d["config"] = self.config.to_dict()
+        return d
+
+
+def fit_lte(freq_mhz, intensity, fit_config: dict, db, *, vlsr_file_kms: float | None = None,
+            options: dict | None = None) -> LteFitResult:
+    """Fit the free parameters of ``fit_config`` (see module docstring) to a spectrum.
+
+    ``vlsr_file_kms``: the v_lsr the spectrum's frequencies refer to (used when the config
+    does not set ``vlsr_file_kms``). ``options`` overrides the config's ``"fit"`` object.
+    """
+    from cassis_lite.lte import ModelConfig, PreparedModel
+
+    f = np.asarray(freq_mhz, dtype=float)
+    y = np.asarray(intensity, dtype=float)
+    plain, params, opts, slots = split_fit_config(fit_config)
+    if options:
+        opts = {**opts, **options}
+    if vlsr_file_kms is not None and "vlsr_file_kms" not in plain:
+        plain["vlsr_file_kms"] = float(vlsr_file_kms)
+    config = ModelConfig.from_dict(plain)
+    mask = fit_mask(f, opts, config, db) & np.isfinite(y)
+    if not mask.any():
+        raise FitError("no channel of the spectrum falls in the fit windows")
+    sigma = fit_sigma(f, y, opts)
+    fm, ym, sm = f[mask], y[mask], sigma[mask]
+    # select the lines once, wide enough for every velocity / width the bounds allow
+    vmargin, wmargin = 0.0, 1.0
+    for name, (ci, si, key) in slots.items():
+        p = params[name]
+        if key == "vlsr_kms" and p.free:
+            span = max(abs(p.min - p.value) if math.isfinite(p.min) else 50.0,
+                       abs(p.max - p.value) if math.isfinite(p.max) else 50.0)
+            vmargin = max(vmargin, min(span, 500.0))
+        if key == "fwhm_kms" and p.free and p.value > 0:
+            top = p.max if math.isfinite(p.max) else 5 * p.value
+            wmargin = max(wmargin, min(top / p.value, 20.0))
+    prepared = PreparedModel(config, fm, db, velocity_margin_kms=vmargin, fwhm_margin=wmargin)
+
+    calls = 0
+
+    def residual(values: dict[str, float]) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        _apply(config, values, slots)
+        try:
+            model = prepared.compute(config).intensity
+        except PartitionRangeError:
+            if calls == 1:  # the start values themselves: the user's error
+                raise
+            # a trial T_ex beyond a partition-function table: steer the solver back
+            return np.full(ym.size, np.inf)
+        return (ym - model) / sm
+
+    res = least_squares_fit(residual, params, max_nfev=int(opts.get("max_nfev", 2000)))
+    _apply(config, res.params.valuesdict(), slots)
+    full = PreparedModel(config, f, db).compute(config).intensity
+    return LteFitResult(res, config, full, mask, sigma)

@@ -1,0 +1,326 @@
+"""Read access to a CASSIS lite line database (SQLite): species, transitions, partition functions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import urllib.parse
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from cassis_lite.errors import (
+    AmbiguousSpeciesError,
+    DatabaseError,
+    QueryError,
+    UnknownSpeciesError,
+)
+from cassis_lite.linedb.partition import PartitionFunction
+from cassis_lite.linedb.schema import REQUIRED_TABLES
+
+ENV_VAR = "CASSIS_LITE_DB"
+
+
+def default_database_path() -> Path:
+    """The bundled database (``cassis_lite/data/cassis_lite.db``), or ``$CASSIS_LITE_DB`` if set."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data" / "cassis_lite.db"
+
+
+@dataclass(frozen=True)
+class Species:
+    id: int
+    tag: int | None
+    name: str
+    formula: str
+    source: str
+    n_lines: int = 0
+    q_method: str | None = None
+    q_source: str | None = None
+    q_truncation_k: float | None = None
+    note: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class Transitions:
+    """Transitions sorted by frequency; equal-length arrays. ``t[mask]`` selects rows."""
+
+    species_id: np.ndarray
+    freq_mhz: np.ndarray
+    err_mhz: np.ndarray  # NaN where the source gives no uncertainty (LAMDA, Morton)
+    aij: np.ndarray  # s^-1
+    elow_cm: np.ndarray  # cm^-1
+    eup_k: np.ndarray  # K
+    gup: np.ndarray
+    qn: np.ndarray  # str
+    species_names: np.ndarray  # str
+    tags: np.ndarray  # int, -1 where the species has no CDMS/JPL tag
+    sources: np.ndarray  # str: source database of each transition
+
+    def __len__(self) -> int:
+        return int(self.freq_mhz.shape[0])
+
+    def __getitem__(self, item) -> "Transitions":
+        if isinstance(item, (int, np.integer)):
+            item = slice(item, item + 1 if item != -1 else None)
+        return Transitions(**{f.name: getattr(self, f.name)[item] for f in fields(self)})
+
+    @classmethod
+    def empty(cls) -> "Transitions":
+        f = np.zeros(0)
+        return cls(np.zeros(0, dtype=np.int64), f, f, f, f, f, np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=str), np.zeros(0, dtype=str), np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=str))
+
+    def to_records(self) -> list[dict]:
+        """One dict per transition, in the CSV column order of ``cassis-lite lines``."""
+        out = []
+        for i in range(len(self)):
+            err = float(self.err_mhz[i])
+            out.append({
+                "species": str(self.species_names[i]),
+                "tag": int(self.tags[i]) if self.tags[i] >= 0 else None,
+                "freq_mhz": float(self.freq_mhz[i]),
+                "err_mhz": None if np.isnan(err) else err,
+                "aij": float(self.aij[i]),
+                "eup_k": float(self.eup_k[i]),
+                "elow_cm": float(self.elow_cm[i]),
+                "gup": int(self.gup[i]),
+                "qn": str(self.qn[i]),
+                "source": str(self.sources[i]),
+            })
+        return out
+
+
+class LineDatabase:
+    """A line database file opened read-only.
+
+    >>> db = LineDatabase()                          # the bundled file
+    >>> t = db.transitions(115000, 116000, species=["CO"])
+    >>> db.partition_function("CO").q(100.0)
+    """
+
+    def __init__(self, path=None):
+        self.path = Path(path) if path is not None else default_database_path()
+        if not self.path.is_file():
+            hint = " (build it with `make db`)" if path is None else ""
+            raise DatabaseError(f"line database not found: {self.path}{hint}")
+        try:
+            uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro"
+            self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read line database {self.path}: {exc}") from None
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            if {"catdir", "transitions"} <= tables:
+                raise DatabaseError(
+                    f"{self.path} is a CASSIS database, not a CASSIS lite one: convert it with "
+                    f"`cassis-lite db import-cassis {self.path} --out NEW.db`")
+            raise DatabaseError(f"{self.path} is not a CASSIS lite line database "
+                                f"(missing tables: {', '.join(missing)})")
+        try:
+            self._load()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read line database {self.path}: {exc}") from None
+
+    def _load(self) -> None:
+        self._sources = {r[0]: r[1] for r in self._con.execute("SELECT id, name FROM sources")}
+        rows = self._con.execute(
+            "SELECT id, tag, name, formula, source_id, n_lines, q_method, q_source, q_truncation_k, note "
+            "FROM species ORDER BY id").fetchall()
+        self._species = [Species(r[0], r[1], r[2], r[3], self._sources.get(r[4], "?"), r[5], r[6], r[7], r[8], r[9])
+                         for r in rows]
+        self._by_id = {s.id: s for s in self._species}
+        n = max(self._by_id, default=0) + 1
+        self._name_of = np.array([""] * n, dtype=object)
+        self._tag_of = np.full(n, -1, dtype=np.int64)
+        for s in self._species:
+            self._name_of[s.id] = s.name
+            self._tag_of[s.id] = s.tag if s.tag is not None else -1
+        self._source_of = np.array([""] * (max(self._sources, default=0) + 1), dtype=object)
+        for k, v in self._sources.items():
+            self._source_of[k] = v
+        self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LineDatabase({str(self.path)!r})"
+
+    # ------------------------------------------------------------------------- species
+    def species(self, text: str | None = None) -> list[Species]:
+        """All species, or those whose name or formula contains ``text`` (case-insensitive) or
+        whose tag equals it, sorted by name."""
+        out = self._species
+        if text is not None and str(text).strip():
+            q = str(text).strip()
+            ql = q.lower()
+            tag = _as_tag(q)
+            out = [s for s in out if ql in s.name.lower() or ql in s.formula.lower()
+                   or (tag is not None and s.tag == tag)]
+        return sorted(out, key=lambda s: (s.name.lower(), s.name))
+
+    def find_species(self, name_or_tag) -> Species:
+        """One species from a Species, a tag (int or digits), or a name or formula.
+
+        Exact name first (case-sensitive, then not), then formula; several matches raise
+        :class:`AmbiguousSpeciesError` listing them, none :class:`UnknownSpeciesError`.
+        """
+        if isinstance(name_or_tag, Species):
+            if self._by_id.get(name_or_tag.id) == name_or_tag:
+                return name_or_tag
+            name_or_tag = name_or_tag.name
+        tag = _as_tag(name_or_tag)
+        if tag is not None:
+            hits = [s for s in self._species if s.tag == tag]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise AmbiguousSpeciesError(f"tag {tag} matches several species: {_names(hits)}")
+            if not isinstance(name_or_tag, str):
+                raise UnknownSpeciesError(f"no species with tag {tag} in the line database")
+        q = str(name_or_tag).strip()
+        if not q:
+            raise UnknownSpeciesError("empty species name")
+        for pred in (lambda s: s.name == q, lambda s: s.name.lower() == q.lower(),
+                     lambda s: s.formula == q, lambda s: s.formula.lower() == q.lower()):
+            hits = [s for s in self._species if pred(s)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise AmbiguousSpeciesError(f"species {q!r} is ambiguous: {_names(hits)}")
+        near = self.species(q)[:8]
+        hint = f"; did you mean: {_names(near)}" if near else ""
+        raise UnknownSpeciesError(f"unknown species {q!r}{hint}")
+
+    # ---------------------------------------------------------------------- transitions
+    def transitions(self, fmin_mhz, fmax_mhz, species=None, eup_max_k=None, aij_min=None,
+                    source=None) -> Transitions:
+        """Transitions with fmin_mhz <= freq <= fmax_mhz, sorted by frequency.
+
+        species: None (all) or a list of names/tags/Species; eup_max_k: keep E_up <= this;
+        aij_min: keep A_ij >= this; source: a source database name (CDMS, JPL, LAMDA,
+        Morton2003...) or a list of them.
+        """
+        try:
+            fmin, fmax = float(fmin_mhz), float(fmax_mhz)
+        except (TypeError, ValueError):
+            raise QueryError(f"frequency range must be numbers, got {fmin_mhz!r}..{fmax_mhz!r}") from None
+        if not (np.isfinite(fmin) and np.isfinite(fmax)):
+            raise QueryError(f"frequency range must be finite, got {fmin}..{fmax} MHz")
+        if fmin > fmax:
+            raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
+        sql = ["SELECT species_id, freq_mhz, err_mhz, aij, elow_cm, eup_k, gup, qn, source_id "
+               "FROM transitions WHERE freq_mhz >= ? AND freq_mhz <= ?"]
+        args: list = [fmin, fmax]
+        if species is not None:
+            if isinstance(species, (str, int, np.integer, Species)):
+                species = [species]
+            ids = sorted({self.find_species(s).id for s in species})
+            if not ids:
+                return Transitions.empty()
+            sql.append(f"AND species_id IN ({','.join('?' * len(ids))})")
+            args += ids
+        if eup_max_k is not None:
+            sql.append("AND eup_k <= ?")
+            args.append(float(eup_max_k))
+        if aij_min is not None:
+            sql.append("AND aij >= ?")
+            args.append(float(aij_min))
+        if source is not None:
+            names = [source] if isinstance(source, str) else list(source)
+            by_name = {v.lower(): k for k, v in self._sources.items()}
+            unknown = [n for n in names if n.lower() not in by_name]
+            if unknown:
+                raise QueryError(f"unknown source database {unknown[0]!r}; known: "
+                                 f"{', '.join(sorted(self._sources.values()))}")
+            sids = [by_name[n.lower()] for n in names]
+            sql.append(f"AND source_id IN ({','.join('?' * len(sids))})")
+            args += sids
+        try:
+            rows = self._con.execute(" ".join(sql), args).fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read line database {self.path}: {exc}") from None
+        if not rows:
+            return Transitions.empty()
+        cols = list(zip(*rows))
+        sid = np.array(cols[0], dtype=np.int64)
+        src = np.array(cols[8], dtype=np.int64)
+        t = Transitions(
+            species_id=sid,
+            freq_mhz=np.array(cols[1], dtype=float),
+            err_mhz=np.array([np.nan if e is None else e for e in cols[2]], dtype=float),
+            aij=np.array(cols[3], dtype=float),
+            elow_cm=np.array(cols[4], dtype=float),
+            eup_k=np.array(cols[5], dtype=float),
+            gup=np.array(cols[6], dtype=np.int64),
+            qn=np.array([q or "" for q in cols[7]], dtype=str),
+            species_names=self._name_of[sid].astype(str),
+            tags=self._tag_of[sid],
+            sources=self._source_of[src].astype(str),
+        )
+        # sorted here rather than by SQL ORDER BY: ~25 % faster on large windows
+        order = np.lexsort((t.species_id, t.freq_mhz))
+        if np.any(order != np.arange(len(order))):
+            t = t[order]
+        return t
+
+    # ----------------------------------------------------------------- partition function
+    def partition_function(self, name_or_tag_or_species) -> PartitionFunction:
+        sp = self.find_species(name_or_tag_or_species)
+        rows = self._con.execute(
+            "SELECT temperature_k, log10_q FROM partition_function WHERE species_id = ? "
+            "ORDER BY temperature_k", (sp.id,)).fetchall()
+        t = np.array([r[0] for r in rows], dtype=float)
+        q = np.array([r[1] for r in rows], dtype=float)
+        return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k)
+
+    # ------------------------------------------------------------------------------ info
+    def info(self) -> dict:
+        n_species = self._con.execute("SELECT COUNT(*) FROM species").fetchone()[0]
+        n_lines = self._con.execute("SELECT COUNT(*) FROM transitions").fetchone()[0]
+        srcs = []
+        for r in self._con.execute(
+                "SELECT s.name, s.package, s.version, COUNT(t.id) FROM sources s "
+                "LEFT JOIN transitions t ON t.source_id = s.id GROUP BY s.id ORDER BY s.name"):
+            srcs.append({"name": r[0], "package": r[1], "version": r[2], "transitions": r[3]})
+        fr = self._con.execute("SELECT MIN(freq_mhz), MAX(freq_mhz) FROM transitions").fetchone()
+        return {"path": str(self.path), "size_bytes": self.path.stat().st_size, "species": n_species,
+                "transitions": n_lines, "freq_range_mhz": list(fr), "sources": srcs, "meta": self.meta}
+
+    def provenance(self, name_or_tag) -> list[dict]:
+        """Every file that holds the species and its role (primary, merged, superseded...)."""
+        sp = self.find_species(name_or_tag)
+        rows = self._con.execute(
+            "SELECT s.name, p.file, p.role, p.n_lines, p.note FROM species_sources p "
+            "JOIN sources s ON s.id = p.source_id WHERE p.species_id = ? ORDER BY p.rowid", (sp.id,))
+        return [dict(zip(("source", "file", "role", "n_lines", "note"), r)) for r in rows]
+
+
+def _as_tag(x) -> int | None:
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, (int, np.integer)):
+        return abs(int(x))
+    s = str(x).strip()
+    if s.lstrip("-").isdigit():
+        return abs(int(s))
+    return None
+
+
+def _names(species) -> str:
+    return ", ".join(repr(s.name) + (f" (tag {s.tag})" if s.tag else "") for s in species)

@@ -1,0 +1,59 @@
+"""Telescope beam, beam filling and the K <-> Jy/beam conversion (CASSIS conventions).
+
+- Beam FWHM of a dish of diameter D: theta_b = 1.22 c / (nu D) (radians; as CASSIS).
+- Beam given as (bmaj, bmin): theta_b = sqrt(bmaj bmin) for the filling factor.
+- Filling factor of a Gaussian source of FWHM theta_s in a Gaussian beam:
+  ff = theta_s^2 / (theta_s^2 + theta_b^2) (Ulich & Haas 1976; CASSIS's "gaussian" geometry).
+- Jy/beam to K (Rayleigh-Jeans): T = c^2 S 1e-26 / (2 k Omega nu^2),
+  Omega = pi bmaj bmin / (4 ln 2) (solid angle of a Gaussian beam).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cassis_lite.constants import C_LIGHT, K_BOLTZMANN
+
+ARCSEC_PER_RAD = 180.0 / math.pi * 3600.0
+
+#: Single-dish telescopes known by name: primary diameter in metres. Efficiencies are not
+#: tabulated here (they depend on frequency and epoch): set beam_efficiency / forward_efficiency.
+TELESCOPE_DIAMETERS_M = {
+    "hifi": 3.5,  # Herschel/HIFI
+    "herschel": 3.5,
+    "iram": 30.0,  # IRAM 30 m
+    "iram30m": 30.0,
+    "apex": 12.0,
+    "jcmt": 15.0,
+    "cso": 10.4,
+    "nro45": 45.0,  # Nobeyama 45 m
+    "yebes40m": 40.0,
+    "gbt": 100.0,
+    "effelsberg": 100.0,
+    "tmrt": 65.0,  # Tianma 65 m
+    "sofia": 2.5,
+    "odin": 1.1,
+}
+
+
+def dish_beam_arcsec(freq_mhz, diameter_m):
+    """Beam FWHM of a dish, arcsec: 1.22 lambda / D."""
+    return 1.22 * C_LIGHT / (np.asarray(freq_mhz, dtype=float) * 1e6 * diameter_m) * ARCSEC_PER_RAD
+
+
+def filling_factor(size_arcsec, beam_arcsec):
+    """Beam filling factor theta_s^2 / (theta_s^2 + theta_b^2); 1 when the size is None."""
+    if size_arcsec is None:
+        return 1.0
+    s2 = float(size_arcsec) ** 2
+    return s2 / (s2 + np.asarray(beam_arcsec, dtype=float) ** 2)
+
+
+def jy_per_beam_to_k(freq_mhz, bmaj_arcsec, bmin_arcsec):
+    """Factor K per (Jy/beam): c^2 1e-26 / (2 k Omega nu^2), Omega = pi bmaj bmin / (4 ln 2)."""
+    omega = math.pi * (np.asarray(bmaj_arcsec) / ARCSEC_PER_RAD) * (np.asarray(bmin_arcsec) / ARCSEC_PER_RAD)
+    omega = omega / (4.0 * math.log(2.0))
+    freq_hz = np.asarray(freq_mhz, dtype=float) * 1e6
+    return C_LIGHT**2 * 1e-26 / (2.0 * K_BOLTZMANN * omega * freq_hz**2)

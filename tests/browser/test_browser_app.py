@@ -1,0 +1,168 @@
+"""End-to-end: the built site in headless Chromium (Pyodide in a Web Worker, Panel + Bokeh).
+
+One app boot is shared by the tests of this module; they run in file order and each leaves the
+app with the default sample loaded. Numbers in the page are compared with CPython runs of the
+same core code (and with the ``cassis-lite model`` command) on the same inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SITE, off_origin
+
+pytestmark = pytest.mark.browser
+
+SAMPLE = "I16293_Synthetic_CO.lis"
+CO_5_4_MHZ = 576267.9305  # CDMS CO J=5-4
+
+
+def cpython_spectrum(name=SAMPLE):
+    from cassis_lite.readers import read_spectrum
+
+    return read_spectrum((SITE / "samples" / name).read_bytes(), name=name)
+
+
+def test_ready_with_zero_off_origin_requests(app_page):
+    assert app_page.page.evaluate("document.documentElement.dataset.cassisState") == "ready"
+    urls = app_page.requests
+    assert any(u.endswith("pyodide/pyodide.asm.wasm") for u in urls)
+    assert any("/panel/" in u and u.endswith(".css") or "/panel/" in u and ".css?" in u for u in urls), \
+        "Panel's stylesheets should be served by the site"
+    assert off_origin(urls, app_page.base) == []
+    # the page shell is replaced by the app: loader hidden, app root filled
+    assert app_page.page.locator("#cl-loader").is_hidden()
+    app_page.screenshot("01-ready.png")
+
+
+def test_default_sample_loads_and_lines_overlay(app_page):
+    state = app_page.api("getState")
+    sp = cpython_spectrum()
+    assert state["spectrum"]["name"] == SAMPLE
+    assert state["spectrum"]["n_channels"] == sp.freq_mhz.size
+    assert state["spectrum"]["fmin_mhz"] == pytest.approx(sp.freq_mhz[0], rel=1e-15)
+    assert state["spectrum"]["fmax_mhz"] == pytest.approx(sp.freq_mhz[-1], rel=1e-15)
+    # the plotted spectrum holds every channel (NaN separators between windows are extra)
+    y = app_page.bokeh_data("spectrum_source", "y")
+    finite = np.array([v for v in y if v is not None and v == v])
+    np.testing.assert_allclose(finite, sp.intensity[np.isfinite(sp.intensity)], rtol=0, atol=0)
+    # lines: what the page overlays equals what the CPython line database gives
+    from cassis_lite.app.session import Session
+
+    s = Session()
+    s.spectrum = sp
+    expected = s.lines()
+    lines = app_page.api("getLines", {})
+    assert [r["freq_mhz"] for r in lines] == [float(f) for f in expected.freq_mhz]
+    drawn = app_page.bokeh_data("lines_source", "freq_mhz")
+    assert any(abs(f - CO_5_4_MHZ) < 1e-3 for f in drawn), "CO 5-4 marker missing"
+    co = app_page.api("getLines", {"species": ["CO"]})
+    assert {r["species"] for r in co} == {"CO"} and any(abs(r["freq_mhz"] - CO_5_4_MHZ) < 1e-3 for r in co)
+    app_page.screenshot("02-sample-lines.png")
+
+
+MODEL = {
+    "telescope": {"name": "hifi"},
+    "unit": "Tmb",
+    "vlsr_file_kms": 3.8,
+    "components": [{"name": "c1", "tex_k": 71.88, "fwhm_kms": 4.891, "vlsr_kms": 3.816, "size_arcsec": 30.0,
+                    "interacting": False, "species": [{"species": "CO", "ntot_cm2": 2.261e16}]}],
+}
+
+
+def test_set_model_equals_cli_model(app_page, tmp_path):
+    config = dict(MODEL, grid={"fmin_mhz": 576200.0, "fmax_mhz": 576340.0, "step_mhz": 0.05})
+    info = app_page.api("setModel", config)
+    browser = app_page.api("getModel")
+    assert info["n_channels"] == len(browser["freq_mhz"]) == 2801
+    cfg = tmp_path / "model.json"
+    cfg.write_text(json.dumps(config))
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "model", "--config", str(cfg), "--tau"],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    cli = np.loadtxt(io.StringIO(out), delimiter=",", skiprows=1)
+    intensity = np.array(browser["intensity"], dtype=float)
+    tau = np.array(browser["tau"], dtype=float)
+    np.testing.assert_allclose(np.array(browser["freq_mhz"]), cli[:, 0], rtol=0, atol=5e-7)  # CSV: 6 decimals
+    assert intensity.max() > 1.0  # the CO 5-4 line is in the grid
+    # the CSV holds 10 significant digits: equal to 1e-9 relative
+    np.testing.assert_allclose(intensity, cli[:, 1], rtol=1e-9, atol=1e-9 * np.abs(cli[:, 1]).max())
+    np.testing.assert_allclose(tau, cli[:, 2], rtol=1e-9, atol=1e-9 * np.abs(cli[:, 2]).max())
+
+
+def test_set_model_on_spectrum_grid_equals_cpython(app_page):
+    from cassis_lite.linedb import LineDatabase
+    from cassis_lite.lte import compute_spectrum
+
+    app_page.api("setModel", MODEL)
+    browser = app_page.api("getModel")
+    sp = cpython_spectrum()
+    ref = compute_spectrum(MODEL, sp.freq_mhz, LineDatabase(), with_tau=True)
+    np.testing.assert_array_equal(np.array(browser["freq_mhz"]), sp.freq_mhz)
+    np.testing.assert_allclose(np.array(browser["intensity"], dtype=float), ref.intensity, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.array(browser["tau"], dtype=float), ref.tau, rtol=1e-9, atol=1e-12)
+    # the plotted model is that model (finite values, window gaps aside)
+    y = np.array([v for v in app_page.bokeh_data("model_source", "y") if v is not None and v == v])
+    np.testing.assert_allclose(y, ref.intensity, rtol=1e-9, atol=1e-12)
+    app_page.screenshot("03-model.png")
+
+
+def test_moving_a_model_slider_changes_the_plotted_model(app_page):
+    before = app_page.bokeh_data("model_source", "y")
+    tex_before = app_page.api("getState")["model"]["components"][0]["tex_k"]
+    handle = app_page.page.locator(".noUi-handle").nth(1)  # sliders: log N, T_ex, FWHM, v_lsr, size
+    handle.focus()
+    for _ in range(10):
+        handle.press("ArrowRight")
+    app_page.page.wait_for_function(
+        """(before) => {
+             const docs = window.Bokeh.documents;
+             const src = docs[docs.length - 1].get_model_by_name('model_source');
+             const y = Array.from(src.data.get ? src.data.get('y') : src.data.y);
+             return y.length === before.length && y.some((v, i) => v !== before[i]);
+           }""", arg=before, timeout=30_000)
+    state = app_page.api("getState")
+    tex_after = state["model"]["components"][0]["tex_k"]
+    assert tex_after > tex_before
+    # the plotted model is the CPython model of the new slider state
+    from cassis_lite.linedb import LineDatabase
+    from cassis_lite.lte import compute_spectrum
+
+    ref = compute_spectrum(state["model"], cpython_spectrum().freq_mhz, LineDatabase())
+    y = np.array([v for v in app_page.bokeh_data("model_source", "y") if v is not None and v == v])
+    np.testing.assert_allclose(y, ref.intensity, rtol=1e-9, atol=1e-12)
+    app_page.screenshot("04-slider.png")
+
+
+def test_corrupt_file_shows_error_and_keeps_spectrum(app_page, tmp_path):
+    before_state = app_page.api("getState")["spectrum"]
+    before_y = app_page.bokeh_data("spectrum_source", "y")
+    bad = tmp_path / "broken.fits"
+    bad.write_bytes(b"SIMPLE  =                    T" + b"\x00\xff" * 500)
+    app_page.page.locator("input[type=file]").first.set_input_files(str(bad))
+    alert = app_page.page.locator(".cl-message")
+    alert.get_by_text("broken.fits").wait_for(timeout=30_000)
+    assert alert.is_visible()
+    assert app_page.api("getState")["spectrum"] == before_state
+    assert app_page.bokeh_data("spectrum_source", "y") == before_y
+    app_page.screenshot("05-corrupt-file.png")
+    # the scripting API rejects with the same kind of message, state unchanged
+    message = app_page.page.evaluate(
+        """() => window.cassisLite.loadSpectrum(new TextEncoder().encode('not a spectrum\\n\\x00\\x01').buffer,
+                                                'junk.txt').then(() => 'resolved', (e) => e.message)""")
+    assert "junk.txt" in message and "Traceback" not in message
+    assert app_page.api("getState")["spectrum"] == before_state
+
+
+def test_load_second_sample_by_url(app_page):
+    info = app_page.api("loadSpectrum", "samples/41505_28502_147_220GHz.txt")
+    sp = cpython_spectrum("41505_28502_147_220GHz.txt")
+    assert info["n_channels"] == sp.freq_mhz.size
+    assert app_page.api("getState")["spectrum"]["name"] == "41505_28502_147_220GHz.txt"
+    assert app_page.page.locator(".cl-message").is_hidden()
+    app_page.api("loadSpectrum", "samples/" + SAMPLE)

@@ -1,0 +1,200 @@
+// CASSIS lite page script: starts the Python worker, loads BokehJS/Panel JS, mirrors the Bokeh
+// document between the worker (Python) and this page, and exposes window.cassisLite.
+"use strict";
+(function () {
+  const SITE = self.CASSIS_SITE;
+  const root = document.documentElement;
+  root.dataset.cassisState = "loading";
+
+  // ---- runtime: the worker starts at once, the JS libraries load in parallel -------------
+  const worker = new Worker("worker.js");
+  const scriptsLoaded = new Promise((resolve, reject) => {
+    const urls = SITE.bokehJs.concat(SITE.panelJs);
+    let left = urls.length;
+    for (const url of urls) {
+      const s = document.createElement("script");
+      s.src = url;
+      s.async = false; // download in parallel, execute in order (bokeh first)
+      s.onload = () => { if (--left === 0) resolve(); };
+      s.onerror = () => reject(new Error("could not load " + url));
+      document.head.appendChild(s);
+    }
+  });
+
+  const STAGES = ["runtime", "packages", "python", "app", "render"];
+  function stage(name, fraction, detail) {
+    const idx = STAGES.indexOf(name);
+    document.querySelectorAll("#cl-stages li").forEach((li) => {
+      const i = STAGES.indexOf(li.dataset.stage);
+      li.classList.toggle("done", i < idx);
+      li.classList.toggle("active", i === idx);
+    });
+    const bar = document.getElementById("cl-progress-bar");
+    if (bar && fraction != null) bar.style.width = Math.round(100 * fraction) + "%";
+    status(detail || "");
+  }
+  function status(text) {
+    const el = document.getElementById("cl-status");
+    if (el) el.textContent = text;
+  }
+  function fail(message) {
+    root.dataset.cassisState = "error";
+    const el = document.getElementById("cl-error");
+    if (el) { el.hidden = false; el.textContent = message; }
+    status("Error");
+    rejectReady(new Error(message));
+  }
+  let resolveReady, rejectReady;
+  const ready = new Promise((res, rej) => { resolveReady = res; rejectReady = rej; });
+  ready.catch(() => {});
+
+  // ---- Bokeh document sync (the pattern of Panel's pyodide-worker conversion) ------------
+  let jsdoc = null;
+  let busy = false;
+  let queue = [];
+  let patching = 0;
+  function sendChange(event) {
+    if ((event.setter_id != null && event.setter_id === "py") || patching > 0) return;
+    if (busy && event.model && event.attr) {
+      queue = queue.filter((e) => !(e.model === event.model && e.attr === event.attr));
+      queue.push(event);
+      return;
+    }
+    busy = true;
+    worker.postMessage({ type: "patch", patch: jsdoc.create_json_patch([event]) });
+  }
+
+  async function render(msg) {
+    stage("render", 0.95, "Drawing");
+    await scriptsLoaded;
+    const docsJson = JSON.parse(msg.docs_json);
+    const renderItems = JSON.parse(msg.render_items);
+    const rootIds = JSON.parse(msg.root_ids);
+    // The first root is the app; any other roots (Panel's hidden helpers) get their own node.
+    const roots = {};
+    rootIds.forEach((id, i) => {
+      let el = document.getElementById(i === 0 ? "cassis-app" : "cassis-root-" + i);
+      if (!el) {
+        el = document.createElement("div");
+        el.id = "cassis-root-" + i;
+        el.hidden = true;
+        document.getElementById("cassis-app").after(el);
+      }
+      roots[id] = el.id;
+    });
+    renderItems[0].roots = roots;
+    renderItems[0].root_ids = rootIds;
+    const [views] = await window.Bokeh.embed.embed_items(docsJson, renderItems);
+    jsdoc = [...views.roots.values()][0].model.document;
+    jsdoc.on_change(sendChange, false);
+    worker.postMessage({ type: "rendered" });
+  }
+
+  // ---- calls into Python -----------------------------------------------------------------
+  let nextId = 1;
+  const pending = new Map();
+  function callWorker(method, args, transfer) {
+    return new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ type: "call", id, method, args }, transfer || []);
+    });
+  }
+
+  worker.onmessage = async (event) => {
+    const msg = event.data;
+    try {
+      if (msg.type === "stage") {
+        stage(msg.name, msg.fraction, msg.detail);
+      } else if (msg.type === "render") {
+        await render(msg);
+      } else if (msg.type === "ready") {
+        window.cassisReadyAt = performance.now(); // ms since navigation start (benchmarks)
+        root.dataset.cassisState = "ready";
+        status("");
+        resolveReady();
+        registerServiceWorker();
+      } else if (msg.type === "patch") {
+        if (!jsdoc) return;
+        try { patching += 1; jsdoc.apply_json_patch(msg.patch, msg.buffers); } finally { patching -= 1; }
+      } else if (msg.type === "idle") {
+        if (queue.length) {
+          const patch = jsdoc.create_json_patch(queue);
+          queue = [];
+          worker.postMessage({ type: "patch", patch });
+        } else {
+          busy = false;
+        }
+      } else if (msg.type === "result") {
+        const p = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (!p) return;
+        if (msg.ok) p.resolve(msg.value === undefined ? null : JSON.parse(msg.value));
+        else p.reject(new Error(msg.error));
+      } else if (msg.type === "fatal") {
+        fail(msg.error);
+      }
+    } catch (err) {
+      fail(String(err && err.stack || err));
+    }
+  };
+  worker.onerror = (e) => fail("The Python worker failed: " + (e.message || e));
+
+  worker.postMessage({ type: "start", search: location.search, href: location.href });
+
+  // ---- public API: window.cassisLite -------------------------------------------------------
+  async function toBuffer(source) {
+    if (source instanceof ArrayBuffer) return source;
+    if (ArrayBuffer.isView(source)) return source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength);
+    if (source instanceof Blob) return await source.arrayBuffer();
+    const url = new URL(String(source), location.href);
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(`could not fetch ${url}: HTTP ${resp.status}`);
+    return await resp.arrayBuffer();
+  }
+  function nameOf(source, name) {
+    if (name) return name;
+    if (typeof source === "string") return decodeURIComponent(source.split("?")[0].split("/").pop() || "spectrum");
+    if (source && source.name) return source.name;
+    return "spectrum";
+  }
+  const api = {
+    ready: () => ready,
+    async loadSpectrum(source, name) {
+      await ready;
+      const buffer = await toBuffer(source);
+      return callWorker("loadSpectrum", { name: nameOf(source, name), data: buffer }, [buffer]);
+    },
+    async setModel(config) { await ready; return callWorker("setModel", { config: JSON.stringify(config) }); },
+    async getModel() { await ready; return callWorker("getModel", {}); },
+    async getLines(filters) { await ready; return callWorker("getLines", { filters: JSON.stringify(filters || {}) }); },
+    async getState() { await ready; return callWorker("getState", {}); },
+  };
+  window.cassisLite = api;
+
+  // ---- cross-origin embedding: the same calls through postMessage --------------------------
+  const allowed = new Set([location.origin].concat(SITE.allowedOrigins || []));
+  window.addEventListener("message", async (event) => {
+    const data = event.data;
+    if (!data || typeof data !== "object" || data.cassisLite !== 1 || !event.source) return;
+    if (!allowed.has(event.origin)) return; // answer only origins allowed at build time
+    const reply = { cassisLite: 1, id: data.id };
+    try {
+      if (!Object.prototype.hasOwnProperty.call(api, data.method) || data.method === "ready") {
+        throw new Error("unknown method " + data.method);
+      }
+      reply.result = await api[data.method](...(data.args || []));
+      reply.ok = true;
+    } catch (err) {
+      reply.ok = false;
+      reply.error = String(err && err.message || err);
+    }
+    event.source.postMessage(reply, event.origin);
+  });
+
+  // ---- offline: a service worker keeps the runtime for the next visit -----------------------
+  function registerServiceWorker() {
+    if (!("serviceWorker" in navigator) || !/^https?:$/.test(location.protocol)) return;
+    navigator.serviceWorker.register("sw.js").catch((err) => console.warn("service worker:", err));
+  }
+})();

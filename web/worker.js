@@ -1,0 +1,116 @@
+// CASSIS lite Web Worker: boots Pyodide, installs the site's packages (verified against the
+// site's pyodide-lock.json by subresource integrity), runs the Panel app and answers calls.
+"use strict";
+importScripts("config.js", "pyodide/pyodide.js");
+const SITE = self.CASSIS_SITE;
+let pyodide = null;
+let startMessage = null;
+const early = [];
+
+function stage(name, fraction, detail) {
+  self.postMessage({ type: "stage", name, fraction, detail });
+}
+
+function sendPatch(patch, buffers) {
+  self.postMessage({ type: "patch", patch, buffers });
+}
+
+async function boot() {
+  stage("runtime", 0.05, "Downloading the Python runtime");
+  const base = new URL(".", self.location.href).href;
+  pyodide = await loadPyodide({
+    indexURL: base + "pyodide/",
+    lockFileURL: base + "pyodide/pyodide-lock.json",
+    stdout: (s) => console.log(s),
+    stderr: (s) => console.warn(s),
+  });
+  stage("packages", 0.35, "Installing packages");
+  let loaded = 0;
+  const total = SITE.startupPackages.length;
+  await pyodide.loadPackage(SITE.startupPackages, {
+    messageCallback: (m) => {
+      if (m.startsWith("Loaded")) {
+        loaded += 1;
+        stage("packages", 0.35 + 0.3 * Math.min(1, loaded / total), m);
+      }
+    },
+    errorCallback: (m) => console.warn(m),
+  });
+  stage("python", 0.7, "Importing Panel, Bokeh and the app");
+  pyodide.globals.set("sendPatch", sendPatch);
+  pyodide.globals.set("SITE_BASE", base);
+  pyodide.globals.set("SITE_JSON", JSON.stringify(SITE));
+  await pyodide.runPythonAsync(`
+import os
+os.environ["PANEL_CDN_ROOT"] = SITE_BASE + "panel/"
+import cassis_lite.app.worker as _cassis_worker
+`);
+  stage("app", 0.8, "Loading the demo spectra and the lines");
+  const start = await waitForStart();
+  pyodide.globals.set("START_JSON", JSON.stringify(start));
+  const out = await pyodide.runPythonAsync(
+    "await _cassis_worker.start(SITE_JSON, START_JSON)");
+  const [docs_json, render_items, root_ids] = out.toJs();
+  out.destroy();
+  self.postMessage({ type: "render", docs_json, render_items, root_ids });
+}
+
+function waitForStart() {
+  if (startMessage) return Promise.resolve(startMessage);
+  return new Promise((resolve) => { early.push(resolve); });
+}
+
+async function call(msg) {
+  try {
+    const fn = pyodide.globals.get("_cassis_worker").call;
+    const argsProxy = pyodide.toPy(msg.args);
+    const value = await fn(msg.method, argsProxy);
+    argsProxy.destroy();
+    fn.destroy();
+    self.postMessage({ type: "result", id: msg.id, ok: true, value });
+  } catch (err) {
+    self.postMessage({ type: "result", id: msg.id, ok: false, error: pythonMessage(err) });
+  }
+}
+
+function pythonMessage(err) {
+  const text = String(err && err.message || err);
+  const lines = text.trim().split("\n");
+  return lines[lines.length - 1];
+}
+
+let chain = Promise.resolve();
+function serial(fn) {
+  // Python runs one task at a time: patches and calls are applied in arrival order.
+  chain = chain.then(fn, fn);
+  return chain;
+}
+
+self.onmessage = (event) => {
+  const msg = event.data;
+  if (msg.type === "start") {
+    startMessage = msg;
+    while (early.length) early.shift()(msg);
+  } else if (msg.type === "rendered") {
+    serial(async () => {
+      await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
+      self.postMessage({ type: "ready" });
+    });
+  } else if (msg.type === "patch") {
+    serial(async () => {
+      pyodide.globals.set("patch", msg.patch);
+      try {
+        await pyodide.runPythonAsync("_cassis_worker.apply_patch(patch)");
+      } finally {
+        self.postMessage({ type: "idle" });
+      }
+    });
+  } else if (msg.type === "call") {
+    serial(() => call(msg));
+  }
+};
+
+boot().catch((err) => {
+  console.error(err);
+  self.postMessage({ type: "fatal", error: pythonMessage(err) });
+});
