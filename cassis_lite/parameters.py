@@ -1,7 +1,9 @@
 """Fit parameters (value, vary, bounds, tie) mapped onto :func:`scipy.optimize.least_squares`.
 
 Modelled on ``lmfit.Parameters``: each :class:`Parameter` is fixed (``vary=False``), free, or
-free within ``[min, max]``, or tied to another parameter (``expr="c1_fwhm"``: same value).
+free within ``[min, max]``, or tied to another parameter (``expr="c1_fwhm"``: same value);
+``log=True`` fits log10 of a positive parameter (column densities, as CASSIS does), its error
+then being the linear propagation N ln(10) sigma(log10 N).
 :func:`least_squares_fit` minimises ``sum(residual(values)**2)`` over the free parameters and
 returns 1-sigma uncertainties from the covariance
 
@@ -46,6 +48,7 @@ class Parameter:
     unit: str = ""
     stderr: float | None = None
     at_bound: bool = False
+    log: bool = False  # fitted as log10(value): for quantities spanning decades (N_tot)
 
     def __post_init__(self) -> None:
         self.value = float(self.value)
@@ -59,6 +62,9 @@ class Parameter:
             raise ParameterError(
                 f"parameter {self.name}: start value {self.value:g} outside [{self.min:g}, {self.max:g}]"
             )
+        if self.log and self.vary and self.expr is None and not self.value > 0:
+            raise ParameterError(f"parameter {self.name}: fitted in log, its start value must be > 0 "
+                                 f"(got {self.value:g})")
 
     @property
     def free(self) -> bool:
@@ -83,9 +89,10 @@ class Parameters(dict):
     """Ordered mapping name -> :class:`Parameter` (insertion order is the report order)."""
 
     def add(self, name: str, value: float, vary: bool = True, min: float | None = None,
-            max: float | None = None, expr: str | None = None, unit: str = "") -> Parameter:
+            max: float | None = None, expr: str | None = None, unit: str = "",
+            log: bool = False) -> Parameter:
         p = Parameter(name, value, vary, -math.inf if min is None else min,
-                      math.inf if max is None else max, expr, unit)
+                      math.inf if max is None else max, expr, unit, log=log)
         self[name] = p
         return p
 
@@ -110,7 +117,7 @@ class Parameters(dict):
         out = Parameters()
         for n, p in self.items():
             out[n] = Parameter(p.name, p.value, p.vary, p.min, p.max, p.expr, p.unit, p.stderr,
-                               p.at_bound)
+                               p.at_bound, p.log)
         return out
 
 
@@ -205,14 +212,21 @@ def least_squares_fit(residual: Callable[[dict[str, float]], np.ndarray], params
     if not names:
         raise FitError("no free parameter: set vary=true on at least one")
     p0 = np.array([work[n].value for n in names])
+    is_log = np.array([work[n].log for n in names], dtype=bool)
     scale = np.where(p0 != 0, np.abs(p0), 1.0)
-    lo = np.array([work[n].min for n in names]) / scale
-    hi = np.array([work[n].max for n in names]) / scale
-    u0 = p0 / scale
+    pmin = np.array([work[n].min for n in names])
+    pmax = np.array([work[n].max for n in names])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = np.where(is_log, np.where(pmin > 0, np.log10(np.where(pmin > 0, pmin, 1.0)), -np.inf), pmin / scale)
+        hi = np.where(is_log, np.log10(np.where(pmax > 0, pmax, 1.0)), pmax / scale)
+        u0 = np.where(is_log, np.log10(np.where(is_log, p0, 1.0)), p0 / scale)
     nfev = 0
 
+    def physical(u: np.ndarray) -> np.ndarray:
+        return np.where(is_log, 10.0 ** np.where(is_log, u, 0.0), u * scale)
+
     def values_at(u: np.ndarray) -> dict[str, float]:
-        for n, x in zip(names, u * scale):
+        for n, x in zip(names, physical(u)):
             work[n].value = float(x)
         work.resolve_ties()
         return work.valuesdict()
@@ -234,24 +248,62 @@ def least_squares_fit(residual: Callable[[dict[str, float]], np.ndarray], params
     res = least_squares(fun, u0, bounds=(lo, hi), method="trf" if bounded else "lm",
                         x_scale=1.0, xtol=xtol, ftol=ftol, gtol=gtol,
                         max_nfev=max_nfev, diff_step=diff_step)
-    values_at(res.x)
-    r = fun(res.x)
+    u, r = res.x, fun(res.x)
+    jac = _central_jacobian(fun, u, r, lo, hi)
+    # one Gauss-Newton polish step with that Jacobian: the minimiser stops when chi-square
+    # changes by < ftol, which leaves the last digits of the parameters to rounding (CPython
+    # and Pyodide then differ at ~1e-7); after it they agree to ~1e-10
+    if np.all(np.isfinite(jac)):
+        step = np.linalg.lstsq(jac, -r, rcond=None)[0]
+        u_new = np.clip(u + step, lo, hi)
+        r_new = fun(u_new)
+        if np.all(np.isfinite(r_new)) and np.sum(r_new**2) < np.sum(r**2):
+            u, r = u_new, r_new
+            jac = _central_jacobian(fun, u, r, lo, hi)
+    values_at(u)
     chisqr = float(np.sum(r**2))
     ndata, k = r.size, len(names)
     redchi = chisqr / (ndata - k) if ndata > k else float("nan")
-    covar = _covariance(res.jac, redchi if scale_covar and ndata > k else 1.0)
+    covar = _covariance(jac, redchi if scale_covar and ndata > k else 1.0)
+    # d value / d u at the solution: errors of log-fitted parameters by linear propagation
+    deriv = np.where(is_log, physical(u) * math.log(10.0), scale)
     for i, n in enumerate(names):
         p = work[n]
-        p.at_bound = bool(np.isclose(res.x[i], lo[i], rtol=1e-9, atol=1e-12)
-                          or np.isclose(res.x[i], hi[i], rtol=1e-9, atol=1e-12))
+        p.at_bound = bool(np.isclose(u[i], lo[i], rtol=1e-9, atol=1e-12)
+                          or np.isclose(u[i], hi[i], rtol=1e-9, atol=1e-12))
         if covar is not None and covar[i, i] >= 0:
-            p.stderr = float(math.sqrt(covar[i, i]) * scale[i])
+            p.stderr = float(math.sqrt(covar[i, i]) * deriv[i])
     for p in work.values():  # tied parameters inherit their target's uncertainty
         if p.expr is not None:
             p.stderr = work[p.expr].stderr
-    phys_cov = None if covar is None else covar * np.outer(scale, scale)
+    phys_cov = None if covar is None else covar * np.outer(deriv, deriv)
     return FitResult(work, chisqr, redchi, ndata, k, nfev, bool(res.success), str(res.message),
                      phys_cov, names, r)
+
+
+def _central_jacobian(fun, u: np.ndarray, r0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      rel_step: float = 1e-6) -> np.ndarray:
+    """Jacobian of the residual at the solution by central differences (one-sided at a bound).
+
+    Recomputed here rather than taken from the minimiser, whose last Jacobian is a forward
+    difference at a slightly different point: the errors then depend only on the solution
+    (same numbers in CPython and Pyodide to ~1e-7) and are second-order accurate.
+    """
+    jac = np.empty((r0.size, u.size))
+    for i in range(u.size):
+        h = rel_step * max(abs(u[i]), 1.0)
+        up, dn = u.copy(), u.copy()
+        if u[i] + h <= hi[i] and u[i] - h >= lo[i]:
+            up[i] += h
+            dn[i] -= h
+            jac[:, i] = (fun(up) - fun(dn)) / (2 * h)
+        elif u[i] + h <= hi[i]:
+            up[i] += h
+            jac[:, i] = (fun(up) - r0) / h
+        else:
+            dn[i] -= h
+            jac[:, i] = (r0 - fun(dn)) / h
+    return jac
 
 
 def _covariance(jac: np.ndarray, factor: float) -> np.ndarray | None:
@@ -266,20 +318,23 @@ def _covariance(jac: np.ndarray, factor: float) -> np.ndarray | None:
     return (vt.T / s**2) @ vt * factor
 
 
-def parameters_from_spec(items: Iterable[tuple[str, object, str]]) -> Parameters:
+def parameters_from_spec(items: Iterable[tuple], log_names: Iterable[str] = ()) -> Parameters:
     """Build :class:`Parameters` from ``(name, spec, unit)`` where spec is a number (fixed) or a
-    dict ``{"value", "vary", "min", "max", "expr"}`` (``vary`` defaults to true)."""
+    dict ``{"value", "vary", "min", "max", "expr", "log"}`` (``vary`` defaults to true; ``log``
+    defaults to true for the names in ``log_names``)."""
     params = Parameters()
+    log_names = set(log_names)
     for name, spec, unit in items:
         if isinstance(spec, dict):
-            unknown = set(spec) - {"value", "vary", "min", "max", "expr"}
+            unknown = set(spec) - {"value", "vary", "min", "max", "expr", "log"}
             if unknown:
                 raise ParameterError(f"parameter {name}: unknown key(s) {sorted(unknown)}")
             if "value" not in spec and not spec.get("expr"):
                 raise ParameterError(f"parameter {name}: no 'value'")
             try:
                 params.add(name, float(spec.get("value", 0.0)), bool(spec.get("vary", True)),
-                           spec.get("min"), spec.get("max"), spec.get("expr"), unit)
+                           spec.get("min"), spec.get("max"), spec.get("expr"), unit,
+                           bool(spec.get("log", name in log_names)))
             except (TypeError, ValueError) as exc:
                 raise ParameterError(f"parameter {name}: {exc}") from None
         else:

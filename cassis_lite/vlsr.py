@@ -19,7 +19,7 @@ import numpy as np
 
 from cassis_lite.constants import C_LIGHT_KMS
 from cassis_lite.errors import CassisError
-from cassis_lite.features import _check_arrays, robust_rms
+from cassis_lite.features import _check_arrays, channel_rms
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
@@ -53,7 +53,7 @@ class VelocityResult:
 
 def _stack_ccf(pieces: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, lo: float, hi: float,
                step: float, sigma_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Matched-filter S/N on a grid from per-line (u of channels, intensities) ``pieces``.
+    """Matched-filter S/N on a grid from per-line (u of channels, intensities, 1/rms^2) ``pieces``.
 
     ``sigma_u`` (per line) is the Gaussian width in u units. Channels are binned on the grid
     (sum of w y and of w^2), then convolved with the Gaussian kernel.
@@ -63,11 +63,11 @@ def _stack_ccf(pieces: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, lo: f
     grid = lo + (np.arange(nbin + 2 * pad) - pad) * step
     s = np.zeros(grid.size)
     e = np.zeros(grid.size)
-    for k, (uk, yk) in enumerate(pieces):
-        b = np.rint((uk - grid[0]) / step).astype(np.int64)
+    for k, (uk, yk, ivk) in enumerate(pieces):
+        b = np.rint((uk - grid[0]) / step).astype(np.intp)  # bincount needs intp (int32 in wasm32)
         ok = (b >= 0) & (b < grid.size)
-        s += np.bincount(b[ok], weights=w[k] * yk[ok], minlength=grid.size)
-        e += np.bincount(b[ok], weights=np.full(ok.sum(), w[k] ** 2), minlength=grid.size)
+        s += np.bincount(b[ok], weights=w[k] * yk[ok] * ivk[ok], minlength=grid.size)
+        e += np.bincount(b[ok], weights=w[k] ** 2 * ivk[ok], minlength=grid.size)
     sig = float(np.median(sigma_u))
     x = np.arange(-pad, pad + 1) * step
     g = np.exp(-0.5 * (x / sig) ** 2)
@@ -99,7 +99,7 @@ def _refine(grid, ccf):
     return float(grid[i]), float(ccf[i])
 
 
-def _line_fit(f, y, rms, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, window_kms):
+def _line_fit(f, y, rms_arr, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, window_kms):
     """Fit sum_l A w_l G(nu; centre, fwhm) near each line; returns (value, err, fwhm)."""
     from cassis_lite.parameters import FitError, Parameters, least_squares_fit
 
@@ -115,13 +115,13 @@ def _line_fit(f, y, rms, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, window
     idx = np.unique(np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)] or [np.empty(0, int)])).astype(int)
     if idx.size < 5:
         return centre, float("nan"), fwhm_kms
-    fx, yx = f[idx], y[idx]
-    amp0 = max(float(np.max(np.abs(yx))), rms)
-    scale_u = 1.0 if kind == "vlsr" else 1.0 / C_LIGHT_KMS
+    fx, yx, sx = f[idx], y[idx], rms_arr[idx]
+    amp0 = max(float(np.max(np.abs(yx))), float(np.median(sx)))
+    # the centre may move by half the window: in km/s for v_lsr, in z (dz = (1 + z) dv / c) else
+    half_range = 0.5 * window_kms if kind == "vlsr" else 0.5 * window_kms / C_LIGHT_KMS * (1 + centre)
     p = Parameters()
     p.add("amp", amp0, min=0.0)
-    p.add("centre", centre, min=centre - 0.5 * window_kms * scale_u * (1 + (centre if kind != "vlsr" else 0)),
-          max=centre + 0.5 * window_kms * scale_u * (1 + (centre if kind != "vlsr" else 0)))
+    p.add("centre", centre, min=centre - half_range, max=centre + half_range)
     p.add("fwhm", fwhm_kms, min=fwhm_kms / 20, max=fwhm_kms * 5)
 
     def resid(v):
@@ -129,7 +129,7 @@ def _line_fit(f, y, rms, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, window
         sig = c * v["fwhm"] / C_LIGHT_KMS * FWHM_TO_SIGMA
         d = (fx[:, None] - c[None, :]) / sig[None, :]
         model = v["amp"] * np.sum(w[None, :] * np.exp(-0.5 * d * d), axis=1)
-        return (yx - model) / rms
+        return (yx - model) / sx
 
     try:
         r = least_squares_fit(resid, p, max_nfev=200)
@@ -149,7 +149,8 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
 
     ``line_freq_mhz``: rest frequencies of the expected lines; ``weights``: their relative
     expected intensities (e.g. LTE-predicted peaks; default 1). ``absorption``: look for lines
-    below the baseline.
+    below the baseline. ``rms``: a number, or None for the robust rms of each spectral window
+    (channels are weighted by 1/rms^2 in the cross-correlation and the line fit).
     """
     f, y = _check_arrays(freq_mhz, intensity)
     lines = np.atleast_1d(np.asarray(line_freq_mhz, dtype=float))
@@ -164,8 +165,10 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
     if absorption:
         y = -y
     y = np.nan_to_num(y)
-    if rms is None:
-        rms = robust_rms(y)
+    rms_arr = channel_rms(f, y) if rms is None else np.full(f.size, float(rms))
+    if not np.all(rms_arr > 0):
+        raise VelocitySearchError("rms must be > 0")
+    ivar = 1.0 / rms_arr**2
     chan_rel = float(np.median(np.diff(f) / f[:-1]))  # channel width / nu
     if kind == "vlsr":
         if not vmax > vmin:
@@ -195,20 +198,19 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
             uk = vlsr_file_kms + C_LIGHT_KMS * (1 - fk / lines[k])
         else:
             uk = np.log(lines[k] / fk)
-        pieces.append((uk, y[i0[k]:i1[k]]))
+        pieces.append((uk, y[i0[k]:i1[k]], ivar[i0[k]:i1[k]]))
     if kind == "vlsr":
         sigma_u = np.full(lines.size, fwhm_kms * FWHM_TO_SIGMA)
     else:
         sigma_u = np.full(lines.size, fwhm_kms / C_LIGHT_KMS * FWHM_TO_SIGMA)
     grid, ccf = _stack_ccf(pieces, w, lo, hi, step, sigma_u)
-    ccf = ccf / rms
     best_u, peak = _refine(grid, ccf)
     value = best_u if kind == "vlsr" else math.expm1(best_u)
     grid_out = grid if kind == "vlsr" else np.expm1(grid)
     err, fwhm = float("nan"), fwhm_kms
     if refine:
-        value, err, fwhm = _line_fit(f, y, rms, lines, w, value, fwhm_kms, kind, vlsr_file_kms,
-                                     window_kms=max(6 * fwhm_kms, 10 * step * (C_LIGHT_KMS if kind != "vlsr" else 1)))
+        value, err, fwhm = _line_fit(f, y, rms_arr, lines, w, value, fwhm_kms, kind, vlsr_file_kms,
+                                     window_kms=6 * fwhm_kms)
     return VelocityResult(float(value), float(err), kind, grid_out, ccf, float(peak), float(fwhm),
                           int(lines.size))
 

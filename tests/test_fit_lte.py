@@ -174,3 +174,33 @@ def test_cli_fit_writes_result(tmp_path, capsys):
     cpath.write_text("{not json")
     assert main(["fit", str(LIS), "--config", str(cpath)]) == 2
     assert "cassis-lite: error:" in capsys.readouterr().err
+
+
+def test_parameter_names_are_safe_and_unique():
+    cfg = fit_config(0.1)
+    cfg["components"][0]["species"].append({"species": "CH3OH, vt=0-2", "ntot_cm2": 1e14})
+    _, params, _, _ = split_fit_config(cfg)
+    assert "c1_ntot_CH3OH_vt_0_2" in params and params["c1_ntot_CH3OH_vt_0_2"].vary is False
+    cfg["components"][0]["species"].append({"species": "CO", "ntot_cm2": 1e14})
+    with pytest.raises(CassisError, match="c1_ntot_CO defined twice"):
+        split_fit_config(cfg)
+
+
+def test_ch3cn_profile_fit_from_a_start_decades_off(db):
+    """Both windows of the CH3CN sample (147 and 220 GHz), start N 400x too high: log-N fitting
+    reaches the minimum that each window alone gives (T_ex ~ 29-43 K, FWHM 2.1 km/s)."""
+    from cassis_lite.readers import read_spectrum
+    if not any(s.tag == 41505 for s in db.species()):
+        pytest.skip("CH3CN (tag 41505) is not in the line database")
+    sp = read_spectrum(str(SAMPLES / "41505_28502_147_220GHz.txt"))
+    cfg = {"components": [{"name": "c1", "tex_k": {"value": 100.0, "min": 10, "max": 300},
+           "fwhm_kms": {"value": 3.0, "min": 0.5, "max": 15}, "vlsr_kms": {"value": 4.0, "min": 0, "max": 10},
+           "species": [{"species": "CH3CN", "ntot_cm2": {"value": 2e16, "min": 1e12, "max": 1e19},
+                        "eup_max_k": 150}]}],
+           "fit": {"windows_kms": [-3, 9], "calibration_percent": 10}}
+    r = fit_lte(sp.freq_mhz, sp.intensity, cfg, db, vlsr_file_kms=sp.vlsr_kms)
+    p = r.params
+    assert r.fit.redchi < 1.3
+    assert not p["c1_tex"].at_bound and 20 < p["c1_tex"].value < 50
+    assert p["c1_fwhm"].value == pytest.approx(2.08, abs=0.1)
+    assert p["c1_vlsr"].value == pytest.approx(3.0, abs=0.05)

@@ -105,3 +105,22 @@ def test_bad_parameters_raise_clear_errors():
     p.add("b", 1.0, expr="nope")
     with pytest.raises(ParameterError, match="unknown parameter"):
         least_squares_fit(lambda v: np.zeros(5), p)
+
+
+def test_log_parameter_gives_the_same_answer_and_propagated_error():
+    rng = np.random.default_rng(5)
+    x = np.linspace(-10, 10, 200)
+    y = gaussian(x, 3e-4, 0.5, 3.0) + rng.normal(0, 2e-5, x.size)
+    fits = []
+    for log in (False, True):
+        p = Parameters()
+        p.add("amp", 3e-2 if log else 2e-4, min=1e-9, max=1.0, log=log)  # log: start 100x off
+        p.add("mu", 0.0, min=-5, max=5)
+        p.add("fwhm", 2.0, min=0.1, max=20)
+        fits.append(least_squares_fit(lambda v: (y - gaussian(x, v["amp"], v["mu"], v["fwhm"])) / 2e-5, p))
+    lin, lg = fits
+    assert lg.params["amp"].value == pytest.approx(lin.params["amp"].value, rel=1e-6)
+    assert lg.params["amp"].stderr == pytest.approx(lin.params["amp"].stderr, rel=1e-4)
+    assert lg.chisqr == pytest.approx(lin.chisqr, rel=1e-9)
+    with pytest.raises(ParameterError, match="log"):
+        Parameter("n", -1.0, min=-2, max=2, log=True)

@@ -114,18 +114,18 @@ def test_bright_low_eup_line_outranks_a_closer_forest_line(db):
     assert ch3oh[0].predicted_k < 1e-3
 
 
-def test_sample_lis_finds_co(db):
+def test_sample_lis_finds_co_and_13co(db):
     from cassis_lite.readers import read_spectrum
     sp = read_spectrum(str(SAMPLES / "I16293_Synthetic_CO.lis"))
     res = identify_spectrum(sp.freq_mhz, sp.intensity, db,
                             LteSetup(tex_k=70.0, fwhm_kms=5.0, vlsr_kms=3.8, vlsr_file_kms=3.8))
-    assert res.species_names() == ["CO"]
+    has_13co = any(s.tag == 29501 for s in db.species())
+    assert set(res.species_names()) == ({"CO", "13CO"} if has_13co else {"CO"})
     co = res.species[0]
-    assert co.lines_matched == 2 and co.lines_missing == 0
-    # 13CO 5-4 and 10-9 stay unexplained unless the database has 13CO
-    has_13co = any(s.name in ("13CO", "CO-13") or s.tag == 29501 for s in db.species())
+    assert co.species == "CO" and co.lines_matched == 2 and co.lines_missing == 0
+    # 13CO 5-4 (550926 MHz) and 10-9 (1101350 MHz): explained when 13CO is in the database
     near = [abs(f - 550926.3) < 2 or abs(f - 1101349.6) < 2 for f in res.unexplained.freq_mhz]
-    assert has_13co or sum(near) == 2
+    assert sum(near) == (0 if has_13co else 2)
 
 
 def test_sample_ch3cn_profile(db):
@@ -155,3 +155,20 @@ def test_cli_identify_formats(capsys):
     assert any(c["species"] == "CO" for feat in d["features"] for c in feat["candidates"])
     assert main(["identify", lis, "--species", "NoSuchMolecule"]) == 2
     assert "unknown species" in capsys.readouterr().err
+
+
+def test_spectrum_in_kelvin_against_astropy():
+    from astropy import units as u
+
+    from cassis_lite.identify import spectrum_in_kelvin
+    from cassis_lite.spectrum import Spectrum
+    f = np.array([230000.0, 230001.0, 230002.0])
+    sp = Spectrum(f, np.array([1.0, 2.0, 3.0]), y_unit="mJy/beam", beam_arcsec=(0.5, 0.4))
+    y, note = spectrum_in_kelvin(sp)
+    omega = np.pi * (0.5 * u.arcsec) * (0.4 * u.arcsec) / (4 * np.log(2))
+    ref = (3e-3 * u.Jy / omega).to(u.K, equivalencies=u.brightness_temperature(f[2] * u.MHz)).value
+    assert note is None and y[2] == pytest.approx(ref, rel=1e-9)
+    y, note = spectrum_in_kelvin(Spectrum(f, np.ones(3), y_unit="mK"))
+    assert note is None and np.allclose(y, 1e-3)
+    y, note = spectrum_in_kelvin(Spectrum(f, np.ones(3), y_unit="Jy/beam"))
+    assert "without a beam" in note

@@ -292,8 +292,12 @@ def test_info(db):
     info = db.info()
     assert info["species"] == len(db.species())
     assert info["transitions"] == sum(s.n_lines for s in db.species())
-    versions = {s["name"]: (s["package"], s["version"]) for s in info["sources"]}
-    assert versions["CDMS"] == ("linecat", "0.14.1") and versions["LAMDA"] == ("spectralradex", "1.1.5")
+    versions = {}
+    for s in info["sources"]:
+        versions.setdefault(s["name"], set()).add((s["package"], s["version"]))
+    assert versions["CDMS"] == {("linecat", "0.14.1")}
+    # one database, two packages: LAMDA files from spectralradex and from keylimepie
+    assert versions["LAMDA"] == {("spectralradex", "1.1.5"), ("keylimepie", "1.2")}
     assert info["meta"]["schema_version"] == "1"
 
 

@@ -160,3 +160,35 @@ def test_user_errors_are_cassis_errors(line_db):
         compute_spectrum(one("CO", 1e15, tex=1.0), np.linspace(50.0, 60.0, 11), line_db)
     with pytest.raises(CassisError, match="NaN"):
         compute_spectrum(one("CO", 1e15), np.array([115000.0, np.nan]), line_db)
+
+
+class CountingDatabase:
+    """The real database, counting the transition queries made through it."""
+
+    def __init__(self, db):
+        self.db, self.queries = db, 0
+
+    def transitions(self, *args, **kwargs):
+        self.queries += 1
+        return self.db.transitions(*args, **kwargs)
+
+    def partition_function(self, species):
+        return self.db.partition_function(species)
+
+
+def test_prepared_model_queries_the_database_only_when_needed(line_db):
+    db = CountingDatabase(line_db)
+    grid = np.linspace(241000.0, 242000.0, 10001)
+    cfg = one("CH3OH", 1e16, tex=100.0, vlsr=0.0)
+    prep = PreparedModel(cfg, grid, db)
+    assert db.queries == 1
+    c = cfg.components[0]
+    for tex, vlsr, fwhm, ntot in [(50.0, 5.0, 4.0, 1e17), (200.0, -15.0, 2.0, 1e15), (20.0, 19.0, 4.4, 3e16)]:
+        c.tex_k, c.vlsr_kms, c.fwhm_kms, c.species[0].ntot_cm2 = tex, vlsr, fwhm, ntot
+        assert prep.compute(cfg, with_tau=False).tau is None
+    assert db.queries == 1  # all within +-20 km/s and 1.5 x FWHM
+    c.vlsr_kms = 60.0
+    prep.compute(cfg)
+    c.species[0].eup_max_k = 100.0
+    prep.compute(cfg)
+    assert db.queries == 3

@@ -10,7 +10,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pytest
 from astropy.io import votable as avot
 from astropy.table import Table
 from hypothesis import HealthCheck, given, settings

@@ -146,6 +146,13 @@ def test_cli_rotdiagram_from_table_and_spectrum(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["t_rot_k"] == pytest.approx(40.0, rel=1e-6)
     assert d["ntot_cm2"] == pytest.approx(1e14, rel=1e-5)
+    # the same areas in Jy/beam km/s for a 2" x 1" beam give the same answer
+    jy = area / jy_to_k(t.freq_mhz, 2.0, 1.0)
+    rows = ["freq_mhz,aij,gup,eup_k,area_k_kms,area_err_k_kms"]
+    rows += [f"{f},{a},{g},{e},{w},{0.01 * w}" for f, a, g, e, w in zip(t.freq_mhz, t.aij, t.gup, t.eup_k, jy)]
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["rotdiagram", "--species", "CO", "--table", str(path), "--beam", "2", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ntot_cm2"] == pytest.approx(1e14, rel=1e-5)
     lis = str(Path(__file__).parent / "data" / "I16293_Synthetic_CO.lis")
     assert main(["rotdiagram", lis, "--species", "CO", "--vmin", "-5", "--vmax", "13"]) == 0
     out = capsys.readouterr().out

@@ -1,5 +1,6 @@
 """v_lsr / redshift by cross-correlation: injected values recovered within the stated errors."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,28 @@ def test_cli_vlsr_on_the_co_sample(capsys):
     assert capsys.readouterr().out.startswith("v_lsr = 3.8")
     assert main(["vlsr", lis]) == 2
     assert "--species or --lines" in capsys.readouterr().err
+
+
+def test_ch3cn_profile_vlsr_agrees_with_the_lte_fit():
+    """Cross-correlation with the CH3CN lines of the database vs the LTE fit of the same file."""
+    from cassis_lite.fit import fit_lte
+    from cassis_lite.linedb import LineDatabase, default_database_path
+    from cassis_lite.readers import read_spectrum
+    from cassis_lite.vlsr import species_line_weights
+    if not default_database_path().is_file():
+        pytest.skip("line database not built")
+    db = LineDatabase()
+    if not any(s.tag == 41505 for s in db.species()):
+        pytest.skip("CH3CN (tag 41505) is not in the line database")
+    sp = read_spectrum(str(Path(__file__).parent / "data" / "41505_28502_147_220GHz.txt"))
+    lines, w = species_line_weights(db, "CH3CN", 140000, 230000, tex_k=100.0, fwhm_kms=3.0, eup_max_k=150)
+    r = find_velocity(sp.freq_mhz, sp.intensity, lines, weights=w, vmin=-30, vmax=30, fwhm_kms=3.0,
+                      vlsr_file_kms=sp.vlsr_kms)
+    cfg = {"components": [{"name": "c1", "tex_k": {"value": 60.0, "min": 10, "max": 300},
+                           "fwhm_kms": {"value": 3.0, "min": 0.5, "max": 15},
+                           "vlsr_kms": {"value": 4.0, "min": 0, "max": 10},
+                           "species": [{"species": "CH3CN", "ntot_cm2": {"value": 1e14, "min": 1e11, "max": 1e19},
+                                        "eup_max_k": 150}]}],
+           "fit": {"windows_kms": [-3, 9]}}
+    fit = fit_lte(sp.freq_mhz, sp.intensity, cfg, db, vlsr_file_kms=sp.vlsr_kms).params["c1_vlsr"]
+    assert abs(r.value - fit.value) < 3 * math.hypot(r.error, fit.stderr) + 0.02

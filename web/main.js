@@ -116,7 +116,9 @@
         registerServiceWorker();
       } else if (msg.type === "patch") {
         if (!jsdoc) return;
+        const t0 = performance.now();
         try { patching += 1; jsdoc.apply_json_patch(msg.patch, msg.buffers); } finally { patching -= 1; }
+        if (window.cassisDebug) console.debug(`page applied patch in ${(performance.now() - t0).toFixed(0)} ms at ${t0.toFixed(0)}`);
       } else if (msg.type === "idle") {
         if (queue.length) {
           const patch = jsdoc.create_json_patch(queue);
@@ -140,7 +142,20 @@
   };
   worker.onerror = (e) => fail("The Python worker failed: " + (e.message || e));
 
-  worker.postMessage({ type: "start", search: location.search, href: location.href });
+  // WebGL draws long spectra faster on a GPU; a software GL (SwiftShader, llvmpipe: headless
+  // browsers, VMs) is slower than the 2D canvas, so it is only used with a real GPU.
+  function hardwareWebGL() {
+    try {
+      const gl = document.createElement("canvas").getContext("webgl");
+      if (!gl) return false;
+      const info = gl.getExtension("WEBGL_debug_renderer_info");
+      const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+      return !/swiftshader|llvmpipe|software/i.test(renderer);
+    } catch (err) {
+      return false;
+    }
+  }
+  worker.postMessage({ type: "start", search: location.search, href: location.href, webgl: hardwareWebGL() });
 
   // ---- public API: window.cassisLite -------------------------------------------------------
   async function toBuffer(source) {
@@ -177,6 +192,7 @@
   window.addEventListener("message", async (event) => {
     const data = event.data;
     if (!data || typeof data !== "object" || data.cassisLite !== 1 || !event.source) return;
+    if (typeof data.method !== "string" || "ok" in data) return; // a reply, not a call
     if (!allowed.has(event.origin)) return; // answer only origins allowed at build time
     const reply = { cassisLite: 1, id: data.id };
     try {

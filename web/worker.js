@@ -8,6 +8,7 @@ let startMessage = null;
 const early = [];
 
 function stage(name, fraction, detail) {
+  console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: ${name} ${detail || ""}`);
   self.postMessage({ type: "stage", name, fraction, detail });
 }
 
@@ -99,9 +100,11 @@ self.onmessage = (event) => {
   } else if (msg.type === "patch") {
     serial(async () => {
       pyodide.globals.set("patch", msg.patch);
+      const t0 = performance.now();
       try {
         await pyodide.runPythonAsync("_cassis_worker.apply_patch(patch)");
       } finally {
+        if (self.CASSIS_DEBUG !== false) console.debug(`patch applied in ${(performance.now() - t0).toFixed(0)} ms`);
         self.postMessage({ type: "idle" });
       }
     });

@@ -34,6 +34,23 @@ TELESCOPES = {"12 m dish (APEX, ALMA antenna)": {"diameter_m": 12.0}, "IRAM 30 m
               "JCMT 15 m": {"name": "jcmt"}, "Herschel/HIFI": {"name": "hifi"},
               "Yebes 40 m": {"name": "yebes40m"}}
 MAX_LABELS = 60
+MAX_POINTS = 8_000  # drawn points per curve; longer spectra are min/max-decimated to the view
+
+
+def minmax_indices(y: np.ndarray, i0: int, i1: int, nbins: int) -> np.ndarray:
+    """Indices of the min and max of ``y`` in each of ``nbins`` equal slices of [i0, i1).
+
+    Display-only decimation: every peak and dip of the slice survives at screen resolution.
+    """
+    length = max(1, (i1 - i0) // nbins)
+    nbins = (i1 - i0) // length
+    block = y[i0:i0 + nbins * length].reshape(nbins, length)
+    finite = np.isfinite(block)
+    lo = np.where(finite, block, np.inf).argmin(axis=1)
+    hi = np.where(finite, block, -np.inf).argmax(axis=1)
+    base = i0 + length * np.arange(nbins)
+    tail = np.arange(i0 + nbins * length, i1)
+    return np.unique(np.concatenate([base + lo, base + hi, tail]))
 
 
 def _gaps_as_nan(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +78,8 @@ class CassisView:
     """Widgets + Bokeh plots bound to a :class:`Session`."""
 
     def __init__(self, session: Session | None = None, samples: dict[str, bytes] | None = None,
-                 fetch_url=None):
+                 fetch_url=None, webgl: bool = True):
+        self.output_backend = "webgl" if webgl else "canvas"
         self.session = session or Session()
         self.samples = samples or {}
         self.fetch_url = fetch_url
@@ -129,7 +147,7 @@ class CassisView:
         self.labels_source = ColumnDataSource({"x": [], "y": [], "label": []}, name="labels_source")
         self.x_range = Range1d(0, 1, name="x_range")
         p = figure(height=430, sizing_mode="stretch_width", x_range=self.x_range,
-                   output_backend="webgl", tools="xpan,xwheel_zoom,box_zoom,reset,save",
+                   output_backend=self.output_backend, tools="xpan,xwheel_zoom,box_zoom,reset,save",
                    active_scroll="xwheel_zoom", name="spectrum_plot")
         p.toolbar.logo = None
         self.spectrum_renderer = p.line("x", "y", source=self.spectrum_source, color="#1b1f24", line_width=1,
@@ -150,13 +168,14 @@ class CassisView:
         p.legend.click_policy = "hide"
         p.yaxis.axis_label = "T (K)"
         self.plot = p
-        r = figure(height=130, sizing_mode="stretch_width", x_range=self.x_range, output_backend="webgl",
+        r = figure(height=130, sizing_mode="stretch_width", x_range=self.x_range, output_backend=self.output_backend,
                    tools="", name="residual_plot")
         r.toolbar.logo = None
         r.line("x", "y", source=self.residual_source, color="#555", line_width=1)
         r.yaxis.axis_label = "residual"
         self.residual_plot = r
         self.lines_source.selected.on_change("indices", self._on_line_tap)
+        self.x_range.on_change("end", self._on_x_range)
         self.table = DataTable(source=self.lines_source, sizing_mode="stretch_width", height=220, index_position=None,
                                columns=[TableColumn(field="species", title="Species"),
                                         TableColumn(field="freq_mhz", title="Frequency (MHz)",
@@ -309,6 +328,8 @@ class CassisView:
         if self._updating or self.session.spectrum is None:
             return
         self._set_range(event.new)
+        if self._decimated():
+            self._draw_curves()
 
     def _on_filters(self, event):
         if self._updating:
@@ -372,24 +393,66 @@ class CassisView:
         x = self._x(np.array([lo, hi]))
         a, b = float(np.nanmin(x)), float(np.nanmax(x))
         pad = 0.02 * (b - a or 1.0)
-        self.x_range.update(start=a - pad, end=b + pad)
+        self._view_freq = (lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
+        self._updating, updating = True, self._updating
+        try:
+            self.x_range.update(start=a - pad, end=b + pad)
+        finally:
+            self._updating = updating
+
+    def _series(self, freq: np.ndarray, y: np.ndarray):
+        """(x, y) to draw: everything for short curves, else the visible part, decimated."""
+        if freq.size <= MAX_POINTS:
+            return _gaps_as_nan(self._x(freq), y)
+        lo, hi = getattr(self, "_view_freq", None) or (freq[0], freq[-1])
+        i0 = max(int(np.searchsorted(freq, lo)) - 1, 0)
+        i1 = min(int(np.searchsorted(freq, hi, side="right")) + 1, freq.size)
+        if i1 - i0 > MAX_POINTS:
+            idx = minmax_indices(y, i0, i1, MAX_POINTS // 2)
+            fx, fy = freq[idx], y[idx]
+        else:
+            fx, fy = freq[i0:i1], y[i0:i1]
+        return _gaps_as_nan(self._x(fx), fy)
+
+    def _decimated(self) -> bool:
+        sp, m = self.session.spectrum, self.session.model
+        return (sp is not None and sp.freq_mhz.size > MAX_POINTS) or (m is not None and m.freq_mhz.size > MAX_POINTS)
+
+    def _on_x_range(self, attr, old, new):
+        """Zoom/pan: redraw long curves at full resolution for the new view."""
+        if self._updating or not self._decimated():
+            return
+        from cassis_lite.units import to_freq_mhz
+
+        unit = X_AXES[self.x_axis.value]
+        ends = to_freq_mhz(np.array([self.x_range.start, self.x_range.end], float), unit,
+                           rest_freq_mhz=self._rest_freq() if unit == "km/s" else None)
+        lo, hi = float(np.nanmin(ends)), float(np.nanmax(ends))
+        self._view_freq = (lo, hi)
+        self._draw_curves()
+
+    def _draw_curves(self):
+        sp = self.session.spectrum
+        if sp is None:
+            return
+        x, y = self._series(sp.freq_mhz, sp.intensity)
+        with bokeh_validation(False):
+            self.spectrum_source.data = {"x": x, "y": y}
+        self._model_key = None
+        self._draw_model()
 
     def redraw(self, reset_range=False):
         sp = self.session.spectrum
         if sp is None:
             return
-        x, y = _gaps_as_nan(self._x(sp.freq_mhz), sp.intensity)
-        with bokeh_validation(False):
-            self.spectrum_source.data = {"x": x, "y": y}
-        self._model_key = None
         self.plot.xaxis.axis_label = self.x_axis.value
         self.plot.yaxis.axis_label = sp.y_unit or "intensity"
         self.info.object = (f"**{sp.name}** ({sp.format}): {sp.freq_mhz.size} channels, "
                             f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s")
         self._set_range(self.window_select.value)
+        self._draw_curves()
         self._draw_lines()
-        self._draw_model()
 
     def _draw_model(self):
         m = self.session.model
@@ -401,9 +464,11 @@ class CassisView:
             return
         same_grid = m.freq_mhz.shape == sp.freq_mhz.shape and np.array_equal(m.freq_mhz, sp.freq_mhz)
         key = (id(m.freq_mhz), m.freq_mhz.size, self.x_axis.value, self.window_select.value, id(sp))
+        if self._decimated():
+            key = None
         # Bokeh checks each element of a plain update; arrays of floats need no such check.
         with bokeh_validation(False):
-            if key == getattr(self, "_model_key", None):
+            if key is not None and key == getattr(self, "_model_key", None):
                 # sliders: same grid, so only the y columns travel to the page
                 _, y = _gaps_as_nan(m.freq_mhz, m.intensity)
                 self.model_source.data.update(y=y)
@@ -412,10 +477,10 @@ class CassisView:
                     self.residual_source.data.update(y=ry)
                 return
             self._model_key = key
-            x, y = _gaps_as_nan(self._x(m.freq_mhz), m.intensity)
+            x, y = self._series(m.freq_mhz, m.intensity)
             self.model_source.data = {"x": x, "y": y}
             if same_grid:
-                rx, ry = _gaps_as_nan(self._x(sp.freq_mhz), sp.intensity - m.intensity)
+                rx, ry = self._series(sp.freq_mhz, sp.intensity - m.intensity)
                 self.residual_source.data = {"x": rx, "y": ry}
             else:
                 self.residual_source.data = {"x": [], "y": []}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urljoin
 
+from cassis_lite.app.runtime import ensure_packages, lazy_package_for
 from cassis_lite.app.session import to_jsonable
 from cassis_lite.app.view import CassisView
 from cassis_lite.errors import CassisError
@@ -72,14 +73,17 @@ async def start(site_json: str, start_json: str):
 
     site = json.loads(site_json)
     start_msg = json.loads(start_json)
+    _app["lazy"] = list(site.get("lazyPackages", []))
     base = urljoin(start_msg["href"], ".")
     init_doc()
     samples = {}
     for name in site.get("samples", []):
         samples[name] = await fetch_bytes(urljoin(base, "samples/" + name))
-    view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)))
-    _app["view"] = view
     params = parse_qs(start_msg.get("search", "").lstrip("?"))
+    webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
+    view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
+                      webgl=webgl)
+    _app["view"] = view
     _model_from_params(view, params)
     lines = _param(params, "lines")
     if lines:
@@ -115,8 +119,23 @@ def apply_patch(patch) -> None:
 
 
 async def call(method: str, args) -> str:
-    """Run one ``window.cassisLite`` call; returns its result as JSON text."""
+    """Run one ``window.cassisLite`` call; returns its result as JSON text.
+
+    A call that needs a lazy site package (SciPy for fits) installs it and runs again.
+    """
     args = args.to_py() if hasattr(args, "to_py") else dict(args)
+    for _ in range(3):
+        try:
+            return await _call(method, args)
+        except ModuleNotFoundError as exc:
+            package = lazy_package_for(exc.name or "", _app.get("lazy", []))
+            if package is None:
+                raise
+            await ensure_packages([package])
+    return await _call(method, args)
+
+
+async def _call(method: str, args: dict) -> str:
     view: CassisView = _app["view"]
     session = view.session
     if method == "loadSpectrum":

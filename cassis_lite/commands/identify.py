@@ -37,7 +37,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cassis_lite.identify import LteSetup, identify_spectrum, line_candidates
+    from cassis_lite.identify import LteSetup, identify_spectrum, line_candidates, spectrum_in_kelvin
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
@@ -46,7 +46,10 @@ def run(args) -> int:
     vlsr = sp.vlsr_kms if args.vlsr is None else args.vlsr
     setup = LteSetup(tex_k=args.tex, fwhm_kms=args.fwhm, vlsr_kms=vlsr, vlsr_file_kms=sp.vlsr_kms,
                      size_arcsec=args.size, diameter_m=args.diameter)
-    res = identify_spectrum(sp.freq_mhz, sp.intensity, db, setup, species=args.species, rms=args.rms,
+    y, note = spectrum_in_kelvin(sp)
+    if note:
+        sys.stderr.write(f"cassis-lite: note: {note}\n")
+    res = identify_spectrum(sp.freq_mhz, y, db, setup, species=args.species, rms=args.rms,
                             eup_max_k=args.eup_max, aij_min=args.aij_min, threshold=args.threshold)
     cands = None
     if args.candidates or args.format == "json":

@@ -19,6 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("file", nargs="?", default=None, help="spectrum file (or use --table)")
     p.add_argument("--species", required=True, metavar="NAME_OR_TAG")
     p.add_argument("--table", metavar="LINES.csv", default=None, help="integrated intensities table")
+    p.add_argument("--beam", type=float, nargs=2, default=None, metavar=("BMAJ", "BMIN"),
+                   help="the table's areas are in Jy/beam km/s for this beam (arcsec): converted to K km/s")
     p.add_argument("--vmin", type=float, default=None, metavar="KMS", help="window start (LSR velocity)")
     p.add_argument("--vmax", type=float, default=None, metavar="KMS", help="window end (LSR velocity)")
     p.add_argument("--rms", type=float, default=None, metavar="K")
@@ -63,6 +65,10 @@ def run(args) -> int:
     dropped = []
     if args.table:
         freq, aij, gup, eup, area, err = (np.asarray(v) for v in _read_table(args.table))
+        if args.beam is not None:
+            from cassis_lite.rotdiagram import jy_to_k
+            k_per_jy = jy_to_k(freq, *args.beam)
+            area, err = area * k_per_jy, err * k_per_jy
     else:
         if args.file is None:
             raise RotationalDiagramError("give a spectrum FILE or --table")
@@ -70,7 +76,11 @@ def run(args) -> int:
             raise RotationalDiagramError("--vmin and --vmax (LSR velocity window of the lines) are needed")
         from cassis_lite.readers import read_spectrum
         sp = read_spectrum(args.file)
-        m = measure_species_lines(sp.freq_mhz, sp.intensity, db, args.species, args.vmin, args.vmax,
+        from cassis_lite.identify import spectrum_in_kelvin
+        y, note = spectrum_in_kelvin(sp)
+        if note:
+            sys.stderr.write(f"cassis-lite: note: {note}\n")
+        m = measure_species_lines(sp.freq_mhz, y, db, args.species, args.vmin, args.vmax,
                                   vlsr_file_kms=sp.vlsr_kms, rms=args.rms, eup_max_k=args.eup_max,
                                   aij_min=args.aij_min)
         freq, aij, gup, eup, area, err, dropped = m.freq_mhz, m.aij, m.gup, m.eup_k, m.area_k_kms, \

@@ -243,12 +243,14 @@ class LineDatabase:
             args.append(float(aij_min))
         if source is not None:
             names = [source] if isinstance(source, str) else list(source)
-            by_name = {v.lower(): k for k, v in self._sources.items()}
+            by_name: dict[str, list[int]] = {}  # one database may come from several packages
+            for k, v in self._sources.items():
+                by_name.setdefault(v.lower(), []).append(k)
             unknown = [n for n in names if n.lower() not in by_name]
             if unknown:
                 raise QueryError(f"unknown source database {unknown[0]!r}; known: "
-                                 f"{', '.join(sorted(self._sources.values()))}")
-            sids = [by_name[n.lower()] for n in names]
+                                 f"{', '.join(sorted(set(self._sources.values())))}")
+            sids = sorted({k for n in names for k in by_name[n.lower()]})
             sql.append(f"AND source_id IN ({','.join('?' * len(sids))})")
             args += sids
         try:
@@ -296,7 +298,7 @@ class LineDatabase:
         srcs = []
         for r in self._con.execute(
                 "SELECT s.name, s.package, s.version, COUNT(t.id) FROM sources s "
-                "LEFT JOIN transitions t ON t.source_id = s.id GROUP BY s.id ORDER BY s.name"):
+                "LEFT JOIN transitions t ON t.source_id = s.id GROUP BY s.id ORDER BY s.name, s.id"):
             srcs.append({"name": r[0], "package": r[1], "version": r[2], "transitions": r[3]})
         fr = self._con.execute("SELECT MIN(freq_mhz), MAX(freq_mhz) FROM transitions").fetchone()
         return {"path": str(self.path), "size_bytes": self.path.stat().st_size, "species": n_species,

@@ -69,15 +69,22 @@ class _PreparedComponent:
 class PreparedModel:
     """Transitions and partition functions selected once for a grid; cheap re-evaluation.
 
-    Typical fit loop::
+    The transitions of each component are selected for v_lsr within +-``velocity_margin_kms``
+    of the value given and FWHM up to ``fwhm_margin`` times it; :meth:`compute` re-queries the
+    database only if a component's species or thresholds change or its v_lsr / FWHM leave
+    that range, so a slider move or a fit step costs array arithmetic only. Results are the
+    same numbers as :func:`compute_spectrum` (lines selected but not reaching the grid are
+    dropped before any arithmetic). Typical fit loop::
 
-        prep = PreparedModel(config, freq_mhz, db, velocity_margin_kms=30.0)
+        prep = PreparedModel(config, freq_mhz, db, velocity_margin_kms=50.0)
         for tex in ...:
-            config.components[0].tex_k = tex
+            config.components[0].tex_k = tex            # any field except species/thresholds
             model = prep.compute(config).intensity
+
+    The grid, its ordering, h nu / k and J(T_cmb) per channel are kept between calls.
     """
 
-    def __init__(self, config: ModelConfig, freq_mhz, db, velocity_margin_kms=0.0, fwhm_margin=1.0,
+    def __init__(self, config: ModelConfig, freq_mhz, db, velocity_margin_kms=20.0, fwhm_margin=1.5,
                  cache_background=True):
         freq = np.asarray(freq_mhz, dtype=float)
         if freq.ndim != 1:
@@ -131,13 +138,12 @@ class PreparedModel:
         margin = self.velocity_margin_kms
         fwhm_max = max([comp.fwhm_kms] + [s.fwhm_kms for s in comp.species if s.fwhm_kms]) * self.fwhm_margin
         dv_range = (dv - margin, dv + margin)
-        parts, pfs = [], []
+        pfs = [self._partition_function(sp.species) for sp in comp.species]
+        parts = []
         if self.grid.size:
             fmin, fmax = rest_frequency_range(self.grid[0], self.grid[-1], dv_range[0], dv_range[1],
                                               fwhm_max * 1.001)
-            for sp in comp.species:
-                pfs.append(self._partition_function(sp.species))
-                parts.append(self._transitions(sp, fmin, fmax))
+            parts = [self._transitions(sp, fmin, fmax) for sp in comp.species]
         lines = LineList.concatenate(parts)
         keys = [_species_key(sp) for sp in comp.species]
         return _PreparedComponent(lines, pfs, keys, dv_range, fwhm_max)
@@ -257,5 +263,6 @@ def compute_spectrum(config, freq_mhz, db, with_tau=False) -> LteResult:
     """
     if isinstance(config, dict):
         config = ModelConfig.from_dict(config)
-    prepared = PreparedModel(config, freq_mhz, db, cache_background=False)
+    prepared = PreparedModel(config, freq_mhz, db, velocity_margin_kms=0.0, fwhm_margin=1.0,
+                             cache_background=False)
     return prepared.compute(config, with_tau=with_tau)

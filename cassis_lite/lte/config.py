@@ -254,7 +254,8 @@ class ModelConfig:
         try:
             d = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise ConfigError(f"{source} is not valid JSON: {exc.msg} at {where}") from None
         return cls.from_dict(d)
 
     def validate(self):

@@ -12,7 +12,7 @@ Truncation: a line of peak tau_0 is evaluated within n sigma of its centre, with
 n = max(6, sqrt(2 ln(tau_0 / 1e-9))): what is left out of each line is at most exp(-18) = 1.5e-8
 of its peak (thin lines) and at most 1e-9 in opacity (very thick lines, whose far wings still
 matter in 1 - exp(-tau)). On real forests the truncated sum is within 1e-8 of the dense one
-relative to its maximum (tests/test_lte_profile.py, tests/test_lte_pyspeckit.py).
+relative to its maximum (tests/test_lte_profile.py, test_lte_compute.py, test_lte_pyspeckit.py).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def gaussian_sum(grid_mhz, centre_mhz, sigma_mhz, peak, out=None, nsigma=NSIGMA,
     """Sum over lines of ``peak * exp(-(f - centre)^2 / (2 sigma^2))`` at the grid frequencies f.
 
     ``grid_mhz`` must be ascending (need not be uniform). ``centre_mhz``, ``sigma_mhz`` and
-    ``peak`` are per-line arrays (``sigma_mhz`` may be a scalar). Lines may be in any order,
-    but sorted centres keep the working set small. The result is added into ``out`` when
+    ``peak`` are per-line arrays (``sigma_mhz`` may be a scalar), lines in any order. The
+    result is added into ``out`` when
     given (float64, same length as the grid) and returned. Each line is evaluated within
     max(nsigma, sqrt(2 ln(|peak| / floor))) sigma of its centre (``floor=None``: nsigma).
     """
@@ -59,7 +59,7 @@ def gaussian_sum(grid_mhz, centre_mhz, sigma_mhz, peak, out=None, nsigma=NSIGMA,
     lo = np.searchsorted(grid_mhz, centre_mhz - half, side="left")
     hi = np.searchsorted(grid_mhz, centre_mhz + half, side="right")
     counts = hi - lo
-    keep = counts > 0
+    keep = (counts > 0) & (peak != 0.0)
     if not keep.all():
         lo, hi, counts = lo[keep], hi[keep], counts[keep]
         centre_mhz, sigma_mhz, peak = centre_mhz[keep], sigma_mhz[keep], peak[keep]

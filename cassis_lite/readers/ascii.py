@@ -9,7 +9,9 @@ give ``vlsr``, ``rest_freq_mhz`` / ``restfreq``, ``redshift``, ``telescope``, ``
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
 
 import numpy as np
 
@@ -105,6 +107,55 @@ def numeric_table(lines, label: str):
     if names is not None and len(names) != ncols:
         names = names[:ncols] + [f"col{i + 1}" for i in range(len(names), ncols)]
     return names, data
+
+
+def read_table(text: str, label: str):
+    """(comment lines, column names or None, float64 array (n_rows, n_cols)) of a text table.
+
+    Fast path: the comments and the header row are found line by line at the top, then the body
+    goes to NumPy's C parser (``np.loadtxt``). Anything it rejects (ragged rows, words, comments
+    further down...) is parsed again line by line, which names the offending line.
+    """
+    comments = []
+    pos, n = 0, len(text)
+    header_line = None
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end < 0 else end
+        s = text[pos:end].strip()
+        if not s:
+            pos = end + 1
+            continue
+        prefix = next((p for p in COMMENT_PREFIXES if s.startswith(p)), None)
+        if prefix is not None:
+            comments.append(s[len(prefix):].strip())
+            pos = end + 1
+            continue
+        tokens = _SPLIT_RE.split(s.strip(", ;\t"))
+        if header_line is None and not all(_is_number(t) for t in tokens):
+            header_line = s
+            pos = end + 1
+            continue
+        delimiter = "," if "," in s else (";" if ";" in s else None)
+        marks = [p for p in COMMENT_PREFIXES if p != delimiter]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = np.loadtxt(io.StringIO(text[pos:]), dtype=np.float64, delimiter=delimiter,
+                                  comments=marks, ndmin=2)
+        except ValueError:
+            break
+        if data.shape[0] == 0:
+            break
+        names = None
+        if header_line is not None:
+            names, _ = numeric_table([(0, header_line), (0, s)], label)
+        if names is not None and len(names) != data.shape[1]:
+            break
+        return comments, names, data
+    all_comments, lines = split_comments(text)
+    names, data = numeric_table(lines, label)
+    return all_comments, names, data
 
 
 def name_and_unit(header_name: str) -> tuple[str, str]:
@@ -223,8 +274,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 def read(data, label: str, **_) -> Spectrum:
     text = decode_text(data, label)
-    comments, lines = split_comments(text)
-    names, table = numeric_table(lines, label)
+    comments, names, table = read_table(text, label)
     kv = parse_key_values(comments)
     return build(names, table, kv, label, "ascii", meta={"comments": comments[:50]})
 

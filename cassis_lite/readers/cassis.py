@@ -54,8 +54,7 @@ def _windows(freq: np.ndarray) -> list[tuple[int, int]]:
 
 def read_lis(data, label: str, **_) -> Spectrum:
     text = asc.decode_text(data, label)
-    comments, lines = asc.split_comments(text)
-    names, table = asc.numeric_table(lines, label)
+    comments, names, table = asc.read_table(text, label)
     kv = asc.parse_key_values(comments)
     if not names or "FreqLsb" not in names or "Intensity" not in names:
         raise ReadError(f"{label}: CASSIS .lis file without the FreqLsb and Intensity columns")
@@ -87,7 +86,7 @@ def read_lis(data, label: str, **_) -> Spectrum:
 
 def read_profile(data, label: str, **_) -> Spectrum:
     text = asc.decode_text(data, label)
-    comments, lines = asc.split_comments(text)
+    comments, names, table = asc.read_table(text, label)
     kv = asc.parse_key_values(comments)
     telescopes = {}
     for c in comments:
@@ -105,7 +104,6 @@ def read_profile(data, label: str, **_) -> Spectrum:
         if key.startswith("vlsr"):
             vlsr = asc._float(value)
             break
-    names, table = asc.numeric_table(lines, label)
     if table.shape[1] < 2:
         raise ReadError(f"{label}: spectral profile with {table.shape[1]} column(s); expected 2")
     meta = {"header": {k: v for k, v in kv.items()}, "telescopes": telescopes,

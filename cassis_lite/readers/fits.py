@@ -5,7 +5,9 @@ Spectral WCS (Greisen et al. 2006, A&A 446, 747): the value at 1-based pixel p i
 x = CRVAL + CDELT (p - CRPIX) (CDELT from CDi_i, or CDELTi * PCi_i); ``-LOG`` axes are
 x = CRVAL exp(CDELT (p - CRPIX) / CRVAL); IRAF ``LINEAR`` axes with DC-FLAG = 1 hold
 log10(wavelength / Angstrom). Rest frequency from RESTFRQ / RESTFREQ (Hz) or RESTWAV (m);
-source velocity from VELO-LSR / VLSR (m/s, CLASS), redshift from ZSOURCE / REDSHIFT.
+source velocity from VELO-LSR (m/s, CLASS), redshift from ZSOURCE / REDSHIFT. GILDAS CLASS
+frequency axes are offsets from RESTFREQ (CRVAL1 = 0): recognised by CLASS's DELTAV / IMAGFREQ /
+VELO-LSR keywords and added back.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def source_info(headers) -> dict:
         restwav = _num(_header_value(headers, "RESTWAV", "RESTWAVE"))
         if restwav and restwav > 0:
             rest_mhz = C_LIGHT / restwav / 1e6
-    vlsr = _num(_header_value(headers, "VELO-LSR", "VLSR", "VELO_LSR"))
+    vlsr = _num(_header_value(headers, "VELO-LSR", "VELO_LSR"))  # m/s (CLASS)
     z = _num(_header_value(headers, "ZSOURCE", "REDSHIFT", "Z"))
     bmaj = _num(_header_value(headers, "BMAJ"))
     bmin = _num(_header_value(headers, "BMIN"))
@@ -90,7 +92,7 @@ def source_info(headers) -> dict:
 def _meta(headers, hdu: ff.HDU) -> dict:
     keep = ("OBJECT", "TELESCOP", "INSTRUME", "DATE-OBS", "SPECSYS", "SSYSOBS", "VELREF",
             "RA", "DEC", "CRVAL1", "CRVAL2", "EQUINOX", "LINE", "ORIGIN", "BUNIT")
-    meta = {"hdu": hdu.index, "hdu_name": hdu.name}
+    meta = {"hdu": hdu.index, "hdu_name": hdu.name, "header": dict(hdu.header.cards)}
     for h in reversed(headers):
         for k in keep:
             if k in h.cards and isinstance(h.cards[k], (str, int, float)):
@@ -222,12 +224,28 @@ def _read_image(buf, hdu: ff.HDU, headers, label, pixel, region, max_bytes, in_m
     x = axis_values(h, axis, nspec, log)
     if log == "log10":
         meta["axis_log10"] = True
+    if kind == "velocity" and not info["rest_freq_mhz"]:
+        raise ReadError(f"velocity axis (CTYPE{axis} = {h.get(f'CTYPE{axis}')!r}) but no rest frequency "
+                        "(RESTFRQ / RESTFREQ) in the header")
+    if kind == "frequency" and _class_offset_axis(h, x, unit, info["rest_freq_mhz"]):
+        # GILDAS CLASS writes the frequency axis as an offset from RESTFREQ (CRVAL1 = 0)
+        x = x + info["rest_freq_mhz"] / units.axis_unit_kind(unit)[1]
+        meta["class_offset_axis"] = True
     air = kind == "wavelength" and str(h.get(f"CTYPE{axis}", "")).strip().upper().startswith("AWAV")
     return Spectrum.from_axis(
         x, intensity, x_unit=unit, rest_freq_mhz=info["rest_freq_mhz"], velocity_convention=conv or "radio",
         air_wavelength=air, y_unit=units.normalise_intensity_unit(_header_value(headers, "BUNIT")),
         vlsr_kms=info["vlsr_kms"], redshift=info["redshift"], beam_arcsec=info["beam_arcsec"],
         telescope=info["telescope"], meta=meta, name=label, format="fits")
+
+
+def _class_offset_axis(header, x, unit, rest_mhz) -> bool:
+    """True for a GILDAS CLASS spectrum: FREQ axis values are offsets from RESTFREQ (all within
+    1% of it from zero) and CLASS's own keywords (DELTAV, IMAGFREQ, VELO-LSR) are present."""
+    if not rest_mhz or not any(k in header for k in ("DELTAV", "IMAGFREQ", "VELO-LSR")):
+        return False
+    x_mhz = np.abs(x) * units.axis_unit_kind(unit)[1]
+    return bool(x_mhz.max() < 0.01 * rest_mhz)
 
 
 def _chunked_nanmean(sub: np.ndarray, spec_axis: int, header) -> np.ndarray:

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from cassis_lite.errors import CassisError
 from cassis_lite.spectrum import Spectrum
 
@@ -180,8 +182,14 @@ def read_spectrum(source, name: str | None = None, format: str | None = None,
             raise ReadError(f"{label}: file is empty")
     else:
         reader = detect(head, label)
+    if reader.name != "fits" and len(data) > limit:  # FITS checks its headers itself
+        raise TooLargeError(f"{label}: file is {len(data) / 2**20:.0f} MiB, over the "
+                            f"{limit / 2**20:.0f} MiB limit")
     try:
-        spectrum = reader.read(data, label, max_bytes=limit, **options)
+        # overflow etc. in corrupt values end up as non-finite numbers, which the checks of
+        # Spectrum.from_axis report; NumPy's warnings would only add noise
+        with np.errstate(all="ignore"):
+            spectrum = reader.read(data, label, max_bytes=limit, **options)
     except ReadError as exc:
         if str(exc).startswith(f"{label}:"):
             raise

@@ -298,7 +298,7 @@ def _pick(fields, utype_words, ucd_words, names, exclude=()):
     return None
 
 
-def _param_float(params, keys, to_unit_kind=None):
+def _param_float(params, keys):
     for k in keys:
         if k in params:
             value, unit, _, _ = params[k]

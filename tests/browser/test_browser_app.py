@@ -36,6 +36,7 @@ def test_ready_with_zero_off_origin_requests(app_page):
     assert any("/panel/" in u and u.endswith(".css") or "/panel/" in u and ".css?" in u for u in urls), \
         "Panel's stylesheets should be served by the site"
     assert off_origin(urls, app_page.base) == []
+    assert not any("scipy" in u for u in urls), "SciPy must load only when a fit asks for it"
     # the page shell is replaced by the app: loader hidden, app root filled
     assert app_page.page.locator("#cl-loader").is_hidden()
     app_page.screenshot("01-ready.png")
@@ -166,3 +167,83 @@ def test_load_second_sample_by_url(app_page):
     assert app_page.api("getState")["spectrum"]["name"] == "41505_28502_147_220GHz.txt"
     assert app_page.page.locator(".cl-message").is_hidden()
     app_page.api("loadSpectrum", "samples/" + SAMPLE)
+
+
+def test_velocity_axis_uses_core_units(app_page):
+    from cassis_lite.constants import C_LIGHT_KMS
+    from cassis_lite.units import from_freq_mhz
+
+    set_axis = """(label) => {
+        const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
+        for (const m of doc.all_models) if (m.title === 'x axis') m.value = label;
+    }"""
+    first = app_page.bokeh_data("spectrum_source", "x")[0]
+    app_page.page.evaluate(set_axis, "Velocity (km/s)")
+    app_page.page.wait_for_function("""(first) => {
+        const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
+        const src = doc.get_model_by_name('spectrum_source');
+        const x = Array.from(src.data.get ? src.data.get('x') : src.data.x);
+        return x.length > 0 && x[0] !== first;
+    }""", arg=first, timeout=30_000)
+    x = np.array([np.nan if v is None else v for v in app_page.bokeh_data("spectrum_source", "x")], float)
+    x = x[np.isfinite(x)]
+    f = cpython_spectrum().freq_mhz
+    assert x.size == f.size
+    rest = f[0] / (1.0 - x[0] / C_LIGHT_KMS)  # radio convention, from the first channel
+    np.testing.assert_allclose(x, from_freq_mhz(f, "km/s", rest_freq_mhz=rest), rtol=1e-9, atol=1e-6)
+    app_page.page.evaluate(set_axis, "Frequency (GHz)")
+
+
+HOST_PAGE = "<!doctype html><title>host</title><body><iframe id='app' src='{src}' width=900 height=600></iframe></body>"
+
+
+def test_postmessage_answers_allowed_origins_only(app_page, browser):
+    page = app_page.page
+    # the page's own origin is always allowed
+    answer = page.evaluate("""() => new Promise((resolve) => {
+        window.addEventListener('message', (e) => { if (e.data && e.data.cassisLite === 1 && e.data.id === 7 && 'ok' in e.data) resolve(e.data); });
+        window.postMessage({cassisLite: 1, id: 7, method: 'getState', args: []}, location.origin);
+    })""")
+    assert answer["ok"] and answer["result"]["spectrum"]["name"] == SAMPLE
+    assert page.evaluate("window.CASSIS_SITE.allowedOrigins") == []  # `make site` allows no other origin
+    # a host page on another origin (localhost vs 127.0.0.1) embedding the app gets no answer
+    port = app_page.base.split(":")[2].rstrip("/")
+    host_url = f"http://localhost:{port}/host.html"
+    context = browser.new_context()
+    try:
+        host = context.new_page()
+        host.route(host_url, lambda route: route.fulfill(
+            body=HOST_PAGE.format(src=app_page.base + "index.html"), content_type="text/html"))
+        host.goto(host_url)
+        host.frame_locator("#app").locator("html[data-cassis-state=ready]").wait_for(
+            state="attached", timeout=180_000)
+        got = host.evaluate("""() => new Promise((resolve) => {
+            window.addEventListener('message', (e) => { if (e.data && e.data.cassisLite === 1 && 'ok' in e.data) resolve(e.data); });
+            document.getElementById('app').contentWindow.postMessage(
+                {cassisLite: 1, id: 1, method: 'getState', args: []}, '*');
+            setTimeout(() => resolve('no answer'), 3000);
+        })""")
+        assert got == "no answer"
+    finally:
+        context.close()
+
+
+def test_offline_second_visit_with_url_parameters(app_page):
+    page = app_page.page
+    page.evaluate("""async () => {
+        const reg = await navigator.serviceWorker.ready;
+        while (reg.installing || reg.waiting) await new Promise((r) => setTimeout(r, 100));
+    }""")
+    page.context.set_offline(True)
+    try:
+        state = app_page.goto("index.html?sample=41505_28502_147_220GHz.txt&species=CO&tex=80&fwhm=3")
+        assert state == "ready"
+        st = app_page.api("getState")
+        assert st["spectrum"]["name"] == "41505_28502_147_220GHz.txt"
+        comp = st["model"]["components"][0]
+        assert comp["tex_k"] == 80 and comp["fwhm_kms"] == 3
+        assert comp["species"][0]["species"] == "CO"
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
+        app_page.screenshot("06-offline-url-params.png")
+    finally:
+        page.context.set_offline(False)

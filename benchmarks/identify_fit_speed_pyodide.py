@@ -1,0 +1,126 @@
+"""The identification / fit benchmark of ``identify_fit_speed.py`` run inside Pyodide (WebAssembly).
+
+Pyodide 0.27.7 from the built site (``site/pyodide/``, ``make site``) is started under Node (the
+V8 WebAssembly engine Chromium uses), numpy/scipy/sqlite3 are loaded from the site's own wheels,
+the current ``cassis_lite`` core and the bundled database are copied into its file system, and
+``identify_fit_speed.py`` runs unchanged: its figures are the browser-side times (without page,
+worker and Panel overhead). The astropy reference is skipped there (no astropy in Pyodide).
+Then the I16293 CO fit is run in both interpreters and the largest relative difference of the
+fitted values and errors is printed (the browser and the command line must agree).
+
+Run: .venv/bin/python benchmarks/identify_fit_speed_pyodide.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYODIDE = ROOT / "site" / "pyodide" / "pyodide.js"
+
+RUNNER = r"""
+import { createRequire } from "module";
+import fs from "fs";
+import path from "path";
+const require = createRequire(import.meta.url);
+const [root, script] = process.argv.slice(2);
+const { loadPyodide } = require(root + "/site/pyodide/pyodide.js");
+const t0 = performance.now();
+const py = await loadPyodide({ indexURL: root + "/site/pyodide/", stdout: (s) => console.log(s) });
+await py.loadPackage(["numpy", "scipy", "sqlite3"], { messageCallback: () => {} });
+console.log(`Pyodide ${py.version} + numpy, scipy, sqlite3 loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+function copyTree(src, dst) {
+  py.FS.mkdirTree(dst);
+  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
+    if (e.name === "__pycache__" || e.name === "app") continue;
+    const s = path.join(src, e.name), d = dst + "/" + e.name;
+    if (e.isDirectory()) copyTree(s, d); else py.FS.writeFile(d, fs.readFileSync(s));
+  }
+}
+copyTree(root + "/cassis_lite", "/home/pyodide/cassis_lite");
+py.FS.mkdirTree("/home/pyodide/data");
+py.FS.writeFile("/home/pyodide/data/I16293_Synthetic_CO.lis", fs.readFileSync(root + "/tests/data/I16293_Synthetic_CO.lis"));
+py.FS.writeFile("/home/pyodide/bench.py", fs.readFileSync(root + "/benchmarks/identify_fit_speed.py"));
+await py.runPythonAsync(fs.readFileSync(script, "utf8"));
+"""
+
+CO_FIT = {
+    "telescope": {"diameter_m": 3.5},
+    "components": [{"name": "c1", "tex_k": {"value": 100.0, "min": 10.0, "max": 300.0},
+                    "fwhm_kms": {"value": 3.0, "min": 1.0, "max": 15.0},
+                    "vlsr_kms": {"value": 4.0, "min": 3.5, "max": 10.0}, "size_arcsec": 30.0,
+                    "interacting": True,
+                    "species": [{"species": "CO", "ntot_cm2": {"value": 2e16, "min": 2e13, "max": 2e19},
+                                 "eup_max_k": 500}]}],
+    "fit": {"windows_kms": [-2.0, 10.0], "rms_cal": [
+        {"fmin_mhz": 576000, "fmax_mhz": 577000, "rms_k": 0.2, "calibration_percent": 15},
+        {"fmin_mhz": 1151900, "fmax_mhz": 1153000, "rms_k": 0.2, "calibration_percent": 15}]},
+}
+
+INSIDE = """
+import json, sys
+sys.path.insert(0, "/home/pyodide")
+sys.argv = ["bench.py"]
+import runpy
+ns = runpy.run_path("/home/pyodide/bench.py")
+from cassis_lite.linedb import LineDatabase
+db = LineDatabase("/home/pyodide/cassis_lite/data/cassis_lite.db")
+ns["bench_identify"](db)
+ns["bench_fit"](db)
+from cassis_lite.fit import fit_lte
+from cassis_lite.readers import read_spectrum
+sp = read_spectrum("/home/pyodide/data/I16293_Synthetic_CO.lis")
+r = fit_lte(sp.freq_mhz, sp.intensity, json.loads(%r), db, vlsr_file_kms=sp.vlsr_kms)
+print("CO_FIT " + json.dumps({n: [p.value, p.stderr] for n, p in r.params.items() if p.vary}))
+"""
+
+
+def co_fit_cpython() -> dict:
+    from cassis_lite.fit import fit_lte
+    from cassis_lite.linedb import LineDatabase
+    from cassis_lite.readers import read_spectrum
+    sp = read_spectrum(str(ROOT / "tests" / "data" / "I16293_Synthetic_CO.lis"))
+    r = fit_lte(sp.freq_mhz, sp.intensity, CO_FIT, LineDatabase(), vlsr_file_kms=sp.vlsr_kms)
+    return {n: [p.value, p.stderr] for n, p in r.params.items() if p.vary}
+
+
+def main() -> int:
+    if not PYODIDE.is_file():
+        print(f"{PYODIDE} missing: build the site first (make site)")
+        return 1
+    node = shutil.which("node")
+    if node is None:
+        print("node not found")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = Path(tmp) / "run.mjs"
+        runner.write_text(RUNNER)
+        script = Path(tmp) / "inside.py"
+        script.write_text(INSIDE % json.dumps(CO_FIT))
+        print("== in Pyodide (Node, WebAssembly)")
+        proc = subprocess.run([node, str(runner), str(ROOT), str(script)], capture_output=True, text=True,
+                              timeout=1800)
+    lines = proc.stdout.splitlines()
+    pyo = None
+    for line in lines:
+        if line.startswith("CO_FIT "):
+            pyo = json.loads(line[7:])
+        else:
+            print(line)
+    if proc.returncode != 0 or pyo is None:
+        print(proc.stderr[-3000:])
+        return 1
+    cpy = co_fit_cpython()
+    worst = max(abs(a - b) / abs(a) for n in cpy for a, b in zip(cpy[n], pyo[n]) if a)
+    print("== CPython vs Pyodide, I16293 CO fit (values and 1-sigma errors)")
+    print(f"largest relative difference: {worst:.2e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
