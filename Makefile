@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DB := cassis_lite/data/cassis_lite.db
 SITE := site
+# One BLAS thread: on 2 cores, threaded OpenBLAS under load made small SVDs ~50x slower.
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: serve test venv db site chromium bench clean
 

@@ -18,11 +18,13 @@ from cassis_lite.constants import C_LIGHT, K_BOLTZMANN
 
 ARCSEC_PER_RAD = 180.0 / math.pi * 3600.0
 
-#: Single-dish telescopes known by name: primary diameter in metres. Efficiencies are not
-#: tabulated here (they depend on frequency and epoch): set beam_efficiency / forward_efficiency.
+#: Single-dish telescopes known by name: effective aperture diameter in metres. Efficiencies are
+#: not tabulated here (they depend on frequency and epoch): set beam_efficiency / forward_efficiency.
+#: Herschel's 3.5 m primary is stopped down by its secondary to an effective 3.28 m aperture; the
+#: CASSIS team's HIFI fit of the I16293 sample is reproduced with 3.28 m (tests/test_fit_lte.py).
 TELESCOPE_DIAMETERS_M = {
-    "hifi": 3.5,  # Herschel/HIFI
-    "herschel": 3.5,
+    "hifi": 3.28,  # Herschel/HIFI
+    "herschel": 3.28,
     "iram": 30.0,  # IRAM 30 m
     "iram30m": 30.0,
     "apex": 12.0,
