@@ -184,6 +184,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
         "pyodideVersion": official_lock["info"]["version"],
         "startupPackages": startup,
         "lazyPackages": lazy,
+        "backgroundPackages": list(comp.get("background", [])),
         "allowedOrigins": allowed_origins,
         "samples": samples,
         "defaultSamples": samples,

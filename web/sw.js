@@ -16,12 +16,24 @@ self.addEventListener("install", (event) => {
       "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]
       .concat(site.bokehJs, site.panelJs)
       .concat(site.startupPackages.map((n) => "pyodide/" + lock.packages[n].file_name))
+      .concat(backgroundFiles(site.backgroundPackages || [], lock))
       .concat(site.samples.map((n) => "samples/" + n));
     const cache = await caches.open(CACHE);
     await cache.addAll(urls);
     await self.skipWaiting();
   })());
 });
+
+function backgroundFiles(names, lock) {
+  const seen = new Set();
+  const visit = (n) => {
+    if (seen.has(n) || !lock.packages[n]) return;
+    seen.add(n);
+    lock.packages[n].depends.forEach(visit);
+  };
+  names.forEach(visit);
+  return [...seen].map((n) => "pyodide/" + lock.packages[n].file_name);
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {

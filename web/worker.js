@@ -44,6 +44,8 @@ async function boot() {
   await pyodide.runPythonAsync(`
 import os
 os.environ["PANEL_CDN_ROOT"] = SITE_BASE + "panel/"
+from cassis_lite.app.runtime import defer_pandas
+defer_pandas()
 import cassis_lite.app.worker as _cassis_worker
 `);
   stage("app", 0.8, "Loading the demo spectra and the lines");
@@ -53,6 +55,7 @@ import cassis_lite.app.worker as _cassis_worker
     "await _cassis_worker.start(SITE_JSON, START_JSON)");
   const [docs_json, render_items, root_ids] = out.toJs();
   out.destroy();
+  console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: app built, document sent`);
   self.postMessage({ type: "render", docs_json, render_items, root_ids });
 }
 
@@ -94,8 +97,12 @@ self.onmessage = (event) => {
     while (early.length) early.shift()(msg);
   } else if (msg.type === "rendered") {
     serial(async () => {
+      console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: page rendered`);
       await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
       self.postMessage({ type: "ready" });
+      // what the first screen did not need (pandas): fetched while the user looks at it
+      pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
+        .catch((err) => console.warn("background packages:", err));
     });
   } else if (msg.type === "patch") {
     serial(async () => {

@@ -29,3 +29,60 @@ def lazy_package_for(module: str, lazy: list[str]) -> str | None:
     """The lazy site package that provides ``module`` (top-level import name), if any."""
     top = module.split(".")[0].lower().replace("_", "-")
     return top if top in lazy else None
+
+
+class DeferredModule(type(sys)):
+    """Stands in for a heavy module until one of its attributes is used.
+
+    ``import pandas as pd`` then hands out this placeholder (it has no ``__spec__``, so the
+    import system does not touch it); the first attribute access imports the real module,
+    which must be installed by then. Bokeh imports pandas in every ColumnDataSource and Panel
+    on start, but the app never gives them a DataFrame: deferring saves seconds of start-up.
+    """
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.__dict__["_deferred_name"] = name
+
+    def __getattr__(self, attr):
+        name = self.__dict__["_deferred_name"]
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        import importlib
+
+        real = importlib.import_module(name)
+        sys.modules[name] = real
+        return getattr(real, attr)
+
+
+def defer_import(name: str) -> None:
+    """Put a :class:`DeferredModule` for ``name`` in ``sys.modules`` (if not imported yet)."""
+    if name not in sys.modules:
+        module = DeferredModule(name)
+        module.__spec__ = None
+        sys.modules[name] = module
+
+
+def defer_pandas() -> None:
+    """Defer pandas (several seconds to import in the browser) until something really uses it.
+
+    Bokeh asks for pandas' datetime types whenever it validates a Datetime property; no pandas
+    object can exist before pandas is imported, so until then the answer without pandas' types
+    is exact. Written for the pinned Bokeh 3.8 (``bokeh.util.serialization``).
+    """
+    import datetime as dt
+
+    import numpy as np
+
+    defer_import("pandas")
+    from bokeh.util import serialization
+
+    original = serialization._compute_datetime_types
+    base = {dt.time, dt.datetime, np.datetime64}
+
+    def datetime_types() -> set[type]:
+        if isinstance(sys.modules.get("pandas"), DeferredModule):
+            return base
+        return original()
+
+    serialization._compute_datetime_types = datetime_types

@@ -15,11 +15,11 @@ import math
 import numpy as np
 import panel as pn
 from bokeh.models import (
-    ColumnDataSource, DataTable, HoverTool, LabelSet, NumberFormatter, Range1d, ScientificFormatter, TableColumn,
-    TapTool,
+    BoxZoomTool, ColumnDataSource, DataRange1d, DataTable, Grid, HoverTool, LabelSet, Legend, LegendItem, Line,
+    LinearAxis, NumberFormatter, PanTool, Plot, Range1d, ResetTool, SaveTool, ScientificFormatter, Segment,
+    TableColumn, TapTool, WheelZoomTool,
 )
 from bokeh.core.property.validation import validate as bokeh_validation
-from bokeh.plotting import figure
 
 from cassis_lite.app.session import MAX_LINES, Session, default_model
 from cassis_lite.errors import CassisError
@@ -80,6 +80,7 @@ class CassisView:
     def __init__(self, session: Session | None = None, samples: dict[str, bytes] | None = None,
                  fetch_url=None, webgl: bool = True):
         self.output_backend = "webgl" if webgl else "canvas"
+        self.telescopes = dict(TELESCOPES)
         self.session = session or Session()
         self.samples = samples or {}
         self.fetch_url = fetch_url
@@ -115,7 +116,7 @@ class CassisView:
         self.fwhm = pn.widgets.FloatSlider(name="FWHM (km/s)", start=0.2, end=30.0, step=0.1, value=4.0)
         self.model_vlsr = pn.widgets.FloatSlider(name="v_lsr (km/s)", start=-50.0, end=50.0, step=0.1, value=0.0)
         self.size = pn.widgets.FloatSlider(name="size (arcsec)", start=0.5, end=120.0, step=0.5, value=30.0)
-        self.telescope = pn.widgets.Select(name="Telescope", options=list(TELESCOPES))
+        self.telescope = pn.widgets.Select(name="Telescope", options=list(self.telescopes))
         self.show_model = pn.widgets.Checkbox(name="Show LTE model", value=True)
         self.model_download = pn.widgets.FileDownload(callback=self._model_csv, filename="cassis_lite_model.csv",
                                                       label="Model CSV", button_type="default", width=120)
@@ -137,7 +138,22 @@ class CassisView:
             w.param.watch(self._on_model_widgets, "value")
 
     # ------------------------------------------------------------------ plots
+    def _new_plot(self, height, name, tools):
+        """A Bokeh plot on the shared x range (built from models: ``figure()`` imports pandas)."""
+        p = Plot(height=height, sizing_mode="stretch_width", x_range=self.x_range, y_range=DataRange1d(),
+                 output_backend=self.output_backend, name=name, min_border_left=60)
+        xaxis, yaxis = LinearAxis(), LinearAxis()
+        p.add_layout(xaxis, "below")
+        p.add_layout(yaxis, "left")
+        p.add_layout(Grid(dimension=0, ticker=xaxis.ticker, grid_line_alpha=0.3))
+        p.add_layout(Grid(dimension=1, ticker=yaxis.ticker, grid_line_alpha=0.3))
+        if tools:
+            p.add_tools(*tools)
+        p.toolbar.logo = None
+        return p
+
     def _build_plot(self):
+        self.x_range = Range1d(0, 1, name="x_range")
         self.spectrum_source = ColumnDataSource({"x": [], "y": []}, name="spectrum_source")
         self.model_source = ColumnDataSource({"x": [], "y": []}, name="model_source")
         self.residual_source = ColumnDataSource({"x": [], "y": []}, name="residual_source")
@@ -145,17 +161,17 @@ class CassisView:
             {k: [] for k in ("x", "y0", "y1", "label", "species", "freq_mhz", "qn", "aij", "eup_k", "gup")},
             name="lines_source")
         self.labels_source = ColumnDataSource({"x": [], "y": [], "label": []}, name="labels_source")
-        self.x_range = Range1d(0, 1, name="x_range")
-        p = figure(height=430, sizing_mode="stretch_width", x_range=self.x_range,
-                   output_backend=self.output_backend, tools="xpan,xwheel_zoom,box_zoom,reset,save",
-                   active_scroll="xwheel_zoom", name="spectrum_plot")
-        p.toolbar.logo = None
-        self.spectrum_renderer = p.line("x", "y", source=self.spectrum_source, color="#1b1f24", line_width=1,
-                                        legend_label="spectrum", name="spectrum_line")
-        self.model_renderer = p.line("x", "y", source=self.model_source, color="#d1352b", line_width=1.5,
-                                     legend_label="LTE model", name="model_line")
-        self.lines_renderer = p.segment("x", "y0", "x", "y1", source=self.lines_source, color="#2a7ab0",
-                                        line_alpha=0.6, line_width=1, name="line_markers")
+        wheel = WheelZoomTool(dimensions="width")
+        p = self._new_plot(430, "spectrum_plot",
+                           [PanTool(dimensions="width"), wheel, BoxZoomTool(), ResetTool(), SaveTool()])
+        p.toolbar.active_scroll = wheel
+        self.spectrum_renderer = p.add_glyph(self.spectrum_source, Line(x="x", y="y", line_color="#1b1f24",
+                                                                         line_width=1), name="spectrum_line")
+        self.model_renderer = p.add_glyph(self.model_source, Line(x="x", y="y", line_color="#d1352b",
+                                                                   line_width=1.5), name="model_line")
+        self.lines_renderer = p.add_glyph(self.lines_source, Segment(x0="x", y0="y0", x1="x", y1="y1",
+                                                                      line_color="#2a7ab0", line_alpha=0.6),
+                                          name="line_markers")
         p.add_layout(LabelSet(x="x", y="y", text="label", source=self.labels_source, angle=math.pi / 2,
                               text_font_size="9px", text_color="#2a7ab0", x_offset=3))
         p.add_tools(HoverTool(renderers=[self.spectrum_renderer], tooltips=[("x", "@x{0.000}"), ("y", "@y{0.000}")],
@@ -164,15 +180,14 @@ class CassisView:
                               tooltips=[("", "@species"), ("freq (MHz)", "@freq_mhz{0.0000}"), ("QN", "@qn"),
                                         ("E_up (K)", "@eup_k{0.0}")]))
         p.add_tools(TapTool(renderers=[self.lines_renderer]))
-        p.legend.location = "top_left"
-        p.legend.click_policy = "hide"
-        p.yaxis.axis_label = "T (K)"
+        p.add_layout(Legend(items=[LegendItem(label="spectrum", renderers=[self.spectrum_renderer]),
+                                   LegendItem(label="LTE model", renderers=[self.model_renderer])],
+                            location="top_left", click_policy="hide"))
         self.plot = p
-        r = figure(height=130, sizing_mode="stretch_width", x_range=self.x_range, output_backend=self.output_backend,
-                   tools="", name="residual_plot")
-        r.toolbar.logo = None
-        r.line("x", "y", source=self.residual_source, color="#555", line_width=1)
-        r.yaxis.axis_label = "residual"
+        r = self._new_plot(130, "residual_plot", [])
+        r.toolbar_location = None
+        r.add_glyph(self.residual_source, Line(x="x", y="y", line_color="#555", line_width=1))
+        r.yaxis[0].axis_label = "residual"
         self.residual_plot = r
         self.lines_source.selected.on_change("indices", self._on_line_tap)
         self.x_range.on_change("end", self._on_x_range)
@@ -255,6 +270,16 @@ class CassisView:
                 self.model_vlsr.value = min(max(comp.vlsr_kms, self.model_vlsr.start), self.model_vlsr.end)
                 if comp.size_arcsec is not None:
                     self.size.value = min(max(comp.size_arcsec, self.size.start), self.size.end)
+                tel = self.session.model_config.telescope
+                if tel is not None:
+                    tel = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tel.to_dict().items()
+                           if v is not None}
+                    label = next((k for k, v in self.telescopes.items() if v == tel), None)
+                    if label is None:
+                        label = "model: " + ", ".join(f"{k} {v}" for k, v in tel.items())
+                        self.telescopes[label] = tel
+                        self.telescope.options = list(self.telescopes)
+                    self.telescope.value = label
                 self.show_model.value = True
             finally:
                 self._updating = False
@@ -275,14 +300,23 @@ class CassisView:
         self._draw_lines()
 
     def model_config_from_widgets(self) -> dict:
+        """The current model with its first component / first species taken from the widgets.
+
+        Other components and species (set through ``setModel``) are kept; the grid is the
+        spectrum's.
+        """
         sp = self.session.spectrum
-        cfg = default_model(self.model_species.value.strip() or "CO")
-        cfg["telescope"] = dict(TELESCOPES[self.telescope.value])
+        current = self.session.model_config
+        cfg = current.to_dict() if current is not None and current.components else default_model()
+        cfg.pop("grid", None)
+        cfg["telescope"] = dict(self.telescopes[self.telescope.value])
         cfg["vlsr_file_kms"] = float(sp.vlsr_kms or 0.0) if sp is not None else 0.0
         comp = cfg["components"][0]
         comp.update(tex_k=float(self.tex.value), fwhm_kms=float(self.fwhm.value),
                     vlsr_kms=float(self.model_vlsr.value), size_arcsec=float(self.size.value))
-        comp["species"][0]["ntot_cm2"] = float(10.0 ** self.log_ntot.value)
+        first = comp["species"][0]
+        first["species"] = self.model_species.value.strip() or "CO"
+        first["ntot_cm2"] = float(10.0 ** self.log_ntot.value)
         return cfg
 
     def _apply_model_widgets(self, raise_errors=True):
@@ -445,8 +479,8 @@ class CassisView:
         sp = self.session.spectrum
         if sp is None:
             return
-        self.plot.xaxis.axis_label = self.x_axis.value
-        self.plot.yaxis.axis_label = sp.y_unit or "intensity"
+        self.plot.xaxis[0].axis_label = self.x_axis.value
+        self.plot.yaxis[0].axis_label = sp.y_unit or "intensity"
         self.info.object = (f"**{sp.name}** ({sp.format}): {sp.freq_mhz.size} channels, "
                             f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s")

@@ -31,9 +31,20 @@ def _require_chromium():
         pytest.fail("Debian's chromium is not installed: run `make chromium`")
 
 
+def _site_is_stale() -> bool:
+    lock = SITE / "site-lock.json"
+    if not lock.exists():
+        return True
+    built = lock.stat().st_mtime
+    sources = [p for d in ("cassis_lite", "web", "build_scripts") for p in (ROOT / d).rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
-    if not (SITE / "site-lock.json").exists():
+    """The built site, rebuilt first if the package, web/ or build_scripts/ changed since."""
+    if _site_is_stale():
         import sys
 
         sys.path.insert(0, str(ROOT / "build_scripts"))

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SITE, off_origin
+from conftest import ROOT, SITE, off_origin, serve_dir
 
 pytestmark = pytest.mark.browser
 
@@ -197,7 +197,7 @@ def test_velocity_axis_uses_core_units(app_page):
 HOST_PAGE = "<!doctype html><title>host</title><body><iframe id='app' src='{src}' width=900 height=600></iframe></body>"
 
 
-def test_postmessage_answers_allowed_origins_only(app_page, browser):
+def test_postmessage_answers_allowed_origins_only(app_page, browser, tmp_path):
     page = app_page.page
     # the page's own origin is always allowed
     answer = page.evaluate("""() => new Promise((resolve) => {
@@ -207,13 +207,12 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser):
     assert answer["ok"] and answer["result"]["spectrum"]["name"] == SAMPLE
     assert page.evaluate("window.CASSIS_SITE.allowedOrigins") == []  # `make site` allows no other origin
     # a host page on another origin (localhost vs 127.0.0.1) embedding the app gets no answer
-    port = app_page.base.split(":")[2].rstrip("/")
-    host_url = f"http://localhost:{port}/host.html"
+    (tmp_path / "index.html").write_text(HOST_PAGE.format(src=app_page.base + "index.html"))
+    server, host_base = serve_dir(tmp_path)
+    host_url = host_base.replace("127.0.0.1", "localhost") + "index.html"
     context = browser.new_context()
     try:
         host = context.new_page()
-        host.route(host_url, lambda route: route.fulfill(
-            body=HOST_PAGE.format(src=app_page.base + "index.html"), content_type="text/html"))
         host.goto(host_url)
         host.frame_locator("#app").locator("html[data-cassis-state=ready]").wait_for(
             state="attached", timeout=180_000)
@@ -226,6 +225,8 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser):
         assert got == "no answer"
     finally:
         context.close()
+        server.shutdown()
+        server.server_close()
 
 
 def test_offline_second_visit_with_url_parameters(app_page):

@@ -1,0 +1,163 @@
+"""The static site's build and server, without a browser (tests/browser/ drives the page).
+
+Checks the locks against the files actually on disk, that a tampered input is refused, and
+that ``cassis-lite serve`` sends wasm, gzip and revalidation answers a browser relies on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "site"
+sys.path.insert(0, str(ROOT / "build_scripts"))
+
+import site_fetch  # noqa: E402
+import site_wheels  # noqa: E402
+
+needs_site = pytest.mark.skipif(not (SITE / "site-lock.json").exists(), reason="site not built (make site)")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@needs_site
+def test_site_lock_lists_every_file_with_its_sha256():
+    lock = json.loads((SITE / "site-lock.json").read_text())
+    on_disk = {p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if p.is_file()} - {"site-lock.json"}
+    assert set(lock["files"]) == on_disk
+    for rel in ("index.html", "pyodide/pyodide.asm.wasm", "config.js", "sw.js"):
+        assert lock["files"][rel]["sha256"] == sha256(SITE / rel)
+    # gzip twins decode to their file
+    wasm_gz = gzip.decompress((SITE / "pyodide/pyodide.asm.wasm.gz").read_bytes())
+    assert hashlib.sha256(wasm_gz).hexdigest() == lock["files"]["pyodide/pyodide.asm.wasm"]["sha256"]
+
+
+@needs_site
+def test_pyodide_lock_matches_shipped_files_and_official_hashes():
+    manifest = site_fetch.load_manifest()
+    official = json.loads(site_fetch.fetch_pyodide_core(manifest)["pyodide-lock.json"])["packages"]
+    lock = json.loads((SITE / "pyodide/pyodide-lock.json").read_text())
+    assert lock["info"]["version"] == "0.27.7"
+    for name, entry in lock["packages"].items():
+        path = SITE / "pyodide" / entry["file_name"]
+        assert path.exists(), name
+        assert entry["sha256"] == sha256(path), name
+        if name in official and official[name]["file_name"] == entry["file_name"]:  # official build
+            assert entry.get("official_sha256", entry["sha256"]) == official[name]["sha256"], name
+    config = (SITE / "config.js").read_text()
+    site = json.loads(config.split("=", 1)[1].rstrip().rstrip(";"))
+    assert "scipy" in site["lazyPackages"] and "scipy" not in site["startupPackages"]
+    assert set(site["startupPackages"]) <= set(lock["packages"])
+    # Panel ships without its dist/, Bokeh without its static JS (served once, as files)
+    panel = next(SITE.glob("pyodide/panel-*.whl"))
+    names = zipfile.ZipFile(panel).namelist()
+    assert not any(n.startswith("panel/dist/") for n in names)
+    assert (SITE / "panel/1.8.10/dist/panel.min.js").exists()
+    assert (SITE / "static/bokeh/bokeh.min.js").exists()
+
+
+def test_compiled_package_with_wrong_hash_is_refused(tmp_path):
+    good = b"numpy wheel bytes"
+    lock = {"packages": {"numpy": {"file_name": "numpy-2.0.2-x.whl", "depends": [],
+                                   "sha256": hashlib.sha256(good).hexdigest()}}}
+    manifest = {"compiled": {"prefix": "assets/", "startup": ["numpy"], "lazy": []}}
+    carrier = tmp_path / "carrier.whl"
+    with zipfile.ZipFile(carrier, "w") as zf:
+        zf.writestr("assets/numpy-2.0.2-x.whl", good)
+    assert site_fetch.compiled_packages(manifest, carrier, lock)["numpy"][1] == good
+    with zipfile.ZipFile(carrier, "w") as zf:
+        zf.writestr("assets/numpy-2.0.2-x.whl", good + b"tampered")
+    with pytest.raises(site_fetch.FetchError, match="differs from the official"):
+        site_fetch.compiled_packages(manifest, carrier, lock)
+
+
+def test_pure_wheel_from_sdist_and_trim(tmp_path):
+    import io
+    import tarfile
+
+    sdist = tmp_path / "demo-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name, text in (("demo-1.0/src/demo/__init__.py", b"X = 1\n"), ("demo-1.0/src/demo/_speedups.c", b"int x;"),
+                           ("demo-1.0/setup.py", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text))
+    file_name, data = site_wheels.pure_wheel_from_sdist(sdist, "demo", "1.0", "src/", ["demo"])
+    assert file_name == "demo-1.0-py3-none-any.whl"
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "demo/__init__.py" in names and "demo/_speedups.c" not in names
+    assert "demo-1.0.dist-info/RECORD" in names
+    whl = tmp_path / file_name
+    whl.write_bytes(data)
+    trimmed = zipfile.ZipFile(io.BytesIO(site_wheels.trim_wheel(whl, ["demo/__init__.py"]))).namelist()
+    assert "demo/__init__.py" not in trimmed
+    # same input, same bytes (the site lock must not churn between builds)
+    assert site_wheels.pure_wheel_from_sdist(sdist, "demo", "1.0", "src/", ["demo"])[1] == data
+
+
+@pytest.fixture()
+def server(tmp_path):
+    from cassis_lite.commands.site import make_server
+
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
+    payload = b"\0asm" + bytes(range(256)) * 40
+    (tmp_path / "m.wasm").write_bytes(payload)
+    (tmp_path / "m.wasm.gz").write_bytes(gzip.compress(payload))
+    srv = make_server(tmp_path, "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/", payload
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_server_mime_gzip_and_revalidation(server):
+    base, payload = server
+    with urllib.request.urlopen(base + "m.wasm") as r:
+        assert r.headers["Content-Type"] == "application/wasm"
+        assert r.headers.get("Content-Encoding") is None
+        assert r.read() == payload
+        etag = r.headers["ETag"]
+    req = urllib.request.Request(base + "m.wasm", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req) as r:
+        assert r.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(r.read()) == payload
+    req = urllib.request.Request(base + "m.wasm", headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req)
+    assert exc.value.code == 304
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(base + "missing.js")
+    assert exc.value.code == 404
+
+
+def test_serve_command_prints_address_and_rejects_missing_site(tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    proc = subprocess.Popen([sys.executable, "-m", "cassis_lite", "serve", "--dir", str(tmp_path), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line
+        url = line.split(" at ")[1].split()[0]
+        with urllib.request.urlopen(url) as r:
+            assert r.read() == b"<!doctype html>"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "serve", "--dir", str(tmp_path / "nope")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.startswith("cassis-lite: error:") and "build the site first" in out.stderr
+    assert "Traceback" not in out.stderr
