@@ -60,11 +60,17 @@ def measure(page, url: str) -> tuple[float, float]:
 
 
 def wait_service_worker(page) -> None:
-    page.evaluate("""async () => {
-        if (!('serviceWorker' in navigator)) return;
-        const reg = await navigator.serviceWorker.ready;
-        while (reg.installing || reg.waiting) await new Promise((r) => setTimeout(r, 100));
-    }""")
+    state = page.evaluate("""() => Promise.race([
+        navigator.serviceWorker.ready.then(async (reg) => {
+            while (reg.installing || reg.waiting || reg.active.state !== "activated") {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            return reg.active.state;
+        }),
+        new Promise((r) => setTimeout(() => r("none after 120 s"), 120000)),
+    ])""")
+    if state != "activated":
+        raise SystemExit(f"service worker: {state}")
 
 
 SLIDER_JS = """

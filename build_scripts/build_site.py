@@ -174,7 +174,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
             put(rel, path.read_bytes())
 
     # Build id over everything but the templated files, then those files.
-    digest = hashlib.sha256()
+    digest = hashlib.sha256((WEB / "sw.js").read_bytes())
     for rel in sorted(written):
         digest.update(rel.encode() + b"\0" + hashlib.sha256((out / rel).read_bytes()).digest())
     build_id = digest.hexdigest()[:16]

@@ -19,7 +19,7 @@ self.addEventListener("install", (event) => {
       .concat(backgroundFiles(site.backgroundPackages || [], lock))
       .concat(site.samples.map((n) => "samples/" + n));
     const cache = await caches.open(CACHE);
-    await cache.addAll(urls);
+    await cache.addAll([...new Set(urls)]); // addAll rejects duplicates
     await self.skipWaiting();
   })());
 });

@@ -80,7 +80,8 @@ async function call(msg) {
 function pythonMessage(err) {
   const text = String(err && err.message || err);
   const lines = text.trim().split("\n");
-  return lines[lines.length - 1];
+  // "cassis_lite.readers.registry.ReadError: x.fits: ..." -> "x.fits: ..."
+  return lines[lines.length - 1].replace(/^[\w.]*(Error|Exception): /, "");
 }
 
 let chain = Promise.resolve();
@@ -111,7 +112,7 @@ self.onmessage = (event) => {
       try {
         await pyodide.runPythonAsync("_cassis_worker.apply_patch(patch)");
       } finally {
-        if (self.CASSIS_DEBUG !== false) console.debug(`patch applied in ${(performance.now() - t0).toFixed(0)} ms`);
+        if (self.CASSIS_DEBUG) console.debug(`patch applied in ${(performance.now() - t0).toFixed(0)} ms`);
         self.postMessage({ type: "idle" });
       }
     });

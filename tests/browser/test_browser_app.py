@@ -156,7 +156,7 @@ def test_corrupt_file_shows_error_and_keeps_spectrum(app_page, tmp_path):
     message = app_page.page.evaluate(
         """() => window.cassisLite.loadSpectrum(new TextEncoder().encode('not a spectrum\\n\\x00\\x01').buffer,
                                                 'junk.txt').then(() => 'resolved', (e) => e.message)""")
-    assert "junk.txt" in message and "Traceback" not in message
+    assert message.startswith("junk.txt") and "Traceback" not in message, message
     assert app_page.api("getState")["spectrum"] == before_state
 
 
@@ -231,10 +231,16 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser, tmp_path):
 
 def test_offline_second_visit_with_url_parameters(app_page):
     page = app_page.page
-    page.evaluate("""async () => {
-        const reg = await navigator.serviceWorker.ready;
-        while (reg.installing || reg.waiting) await new Promise((r) => setTimeout(r, 100));
-    }""")
+    active = page.evaluate("""() => Promise.race([
+        navigator.serviceWorker.ready.then(async (reg) => {
+            while (reg.installing || reg.waiting || reg.active.state !== "activated") {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            return reg.active.state;
+        }),
+        new Promise((r) => setTimeout(() => r("no active service worker after 60 s"), 60000)),
+    ])""")
+    assert active == "activated"
     page.context.set_offline(True)
     try:
         state = app_page.goto("index.html?sample=41505_28502_147_220GHz.txt&species=CO&tex=80&fwhm=3")
