@@ -46,12 +46,16 @@ def measure(page, url: str) -> tuple[float, float]:
     page.wait_for_function("document.documentElement.dataset.cassisState !== 'loading'", timeout=300_000)
     state = page.evaluate("document.documentElement.dataset.cassisState")
     if state != "ready":
-        raise SystemExit(f"{url}: state {state}")
+        error = page.evaluate("(document.getElementById('cl-error') || {}).textContent || ''")
+        raise SystemExit(f"{url}: state {state}: {error[-2000:]}")
     ready_ms = page.evaluate("window.cassisReadyAt")
+    ready_epoch_ms = page.evaluate("performance.timeOrigin + window.cassisReadyAt")
     page.remove_listener("requestfinished", on_finished)
     total = 0
     for r in requests:
         try:
+            if r.timing["startTime"] > ready_epoch_ms:
+                continue  # asked for after ready (background packages): not part of the start
             s = r.sizes()
             total += s["responseBodySize"] + s["responseHeadersSize"]
         except Exception:  # a request of a page that has gone
@@ -88,7 +92,8 @@ async ([n, repeats]) => {
   const src = doc.get_model_by_name('model_source');
   const col = () => (src.data.get ? src.data.get('y') : src.data.y);
   let slider = null;
-  for (const m of doc.all_models) if (m.title === 'T_ex (K)') slider = m;
+  // the LTE model panel's slider (other panels have T_ex inputs too)
+  for (const m of doc.all_models) if (m.title === 'T_ex (K)' && m.type === 'Slider' && !slider) slider = m;
   const times = [];
   for (let k = 0; k < repeats; k++) {
     const before = col();

@@ -175,14 +175,6 @@ class Candidate:
 
 
 # ---------------------------------------------------------------------------- fetching
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch(dist: dict, cache: Path = CACHE) -> Path:
     """Return the path of the verified distribution file, downloading it with pip if needed."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -194,7 +186,8 @@ def fetch(dist: dict, cache: Path = CACHE) -> Path:
         subprocess.run(cmd, check=True)
         if not path.exists():
             sys.exit(f"build_linedb: pip did not produce {dist['filename']}")
-    digest = sha256_file(path)
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
     if digest != dist["sha256"]:
         sys.exit(f"build_linedb: sha256 mismatch for {path}: {digest} != {dist['sha256']} (manifest)")
     return path

@@ -53,8 +53,10 @@
   let busy = false;
   let queue = [];
   let patching = 0;
+  window.cassisSyncState = () => ({ busy, queued: queue.length }); // diagnostics (tests, benchmarks)
   function sendChange(event) {
     if ((event.setter_id != null && event.setter_id === "py") || patching > 0) return;
+    if (window.cassisDebug) console.debug("page change", event.model && event.model.type, event.attr, String(JSON.stringify(event.new)).slice(0, 80));
     if (busy && event.model && event.attr) {
       queue = queue.filter((e) => !(e.model === event.model && e.attr === event.attr));
       queue.push(event);
@@ -113,6 +115,7 @@
         root.dataset.cassisState = "ready";
         status("");
         resolveReady();
+        worker.postMessage({ type: "background" });
         registerServiceWorker();
       } else if (msg.type === "patch") {
         if (!jsdoc) return;
@@ -173,10 +176,22 @@
     if (source && source.name) return source.name;
     return "spectrum";
   }
+  // A local file: its head and size are checked in Python (cassis_lite.readers.probe) before
+  // the file is read whole, so a file too large for the tab is refused without reading it.
+  async function openFile(file, name) {
+    await ready;
+    name = nameOf(file, name);
+    const head = await file.slice(0, 65536).arrayBuffer();
+    await callWorker("probeFile", { name, size: file.size, head }, [head]);
+    const buffer = await file.arrayBuffer();
+    return callWorker("loadSpectrum", { name, data: buffer }, [buffer]);
+  }
+
   const api = {
     ready: () => ready,
     async loadSpectrum(source, name) {
       await ready;
+      if (source instanceof Blob) return openFile(source, name);
       const buffer = await toBuffer(source);
       return callWorker("loadSpectrum", { name: nameOf(source, name), data: buffer }, [buffer]);
     },
@@ -184,8 +199,49 @@
     async getModel() { await ready; return callWorker("getModel", {}); },
     async getLines(filters) { await ready; return callWorker("getLines", { filters: JSON.stringify(filters || {}) }); },
     async getState() { await ready; return callWorker("getState", {}); },
+    // issue 6: same JSON as `cassis-lite identify|fit|vlsr|rotdiagram --format json`
+    async identify(options) { await ready; return callWorker("identify", { options: JSON.stringify(options || {}) }); },
+    async fit(config) { await ready; return callWorker("fit", { options: JSON.stringify(config) }); },
+    async findVelocity(options) { await ready; return callWorker("findVelocity", { options: JSON.stringify(options || {}) }); },
+    async rotationalDiagram(options) { await ready; return callWorker("rotationalDiagram", { options: JSON.stringify(options || {}) }); },
   };
   window.cassisLite = api;
+
+  // ---- the drop zone and file picker (shown once the app is ready) --------------------------
+  function dropStatus(text, isError) {
+    const el = document.getElementById("cl-drop-status");
+    if (el) { el.textContent = text; el.classList.toggle("cl-drop-error", !!isError); }
+  }
+  async function openFromPage(file) {
+    if (!file) return;
+    dropStatus(`Opening ${file.name} (${(file.size / 1e6).toFixed(1)} MB)...`);
+    try {
+      const sp = await openFile(file);
+      dropStatus(`Opened ${sp.name}: ${sp.n_channels} channels.`);
+    } catch (err) {
+      dropStatus(String(err && err.message || err), true); // the app shows it too; the spectrum stays
+    }
+  }
+  function setupDropZone() {
+    const zone = document.getElementById("cl-drop");
+    const input = document.getElementById("cl-file");
+    if (!zone) return;
+    zone.hidden = false;
+    if (input) input.addEventListener("change", () => { openFromPage(input.files[0]); input.value = ""; });
+    let depth = 0;
+    document.addEventListener("dragenter", (e) => { e.preventDefault(); depth += 1; zone.classList.add("cl-dragging"); });
+    document.addEventListener("dragleave", () => { depth = Math.max(0, depth - 1); if (!depth) zone.classList.remove("cl-dragging"); });
+    document.addEventListener("dragover", (e) => e.preventDefault());
+    // a file dropped anywhere on the page opens (the zone says where to aim)
+    document.addEventListener("drop", (e) => {
+      e.preventDefault();
+      depth = 0;
+      zone.classList.remove("cl-dragging");
+      const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+      openFromPage(file);
+    });
+  }
+  ready.then(setupDropZone, () => {});
 
   // ---- cross-origin embedding: the same calls through postMessage --------------------------
   const allowed = new Set([location.origin].concat(SITE.allowedOrigins || []));

@@ -101,10 +101,12 @@ self.onmessage = (event) => {
       console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: page rendered`);
       await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
       self.postMessage({ type: "ready" });
-      // what the first screen did not need (pandas): fetched while the user looks at it
-      pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
-        .catch((err) => console.warn("background packages:", err));
     });
+  } else if (msg.type === "background") {
+    // what the first screen did not need (pandas): fetched while the user looks at it; the page
+    // asks once it has shown the ready app
+    pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
+      .catch((err) => console.warn("background packages:", err));
   } else if (msg.type === "patch") {
     serial(async () => {
       pyodide.globals.set("patch", msg.patch);

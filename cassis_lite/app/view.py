@@ -21,7 +21,9 @@ from bokeh.models import (
 )
 from bokeh.core.property.validation import validate as bokeh_validation
 
+from cassis_lite.app.model_table import ModelTable, apply_action
 from cassis_lite.app.session import MAX_LINES, Session, default_model
+from cassis_lite.app.yunits import Y_UNITS, base_unit, beam_axes, display_factor
 from cassis_lite.errors import CassisError
 
 X_AXES = {
@@ -88,6 +90,10 @@ class CassisView:
         self._build_widgets()
         self._build_plot()
         self.layout = self._build_layout()
+        from cassis_lite.app.analysis_view import AnalysisView
+
+        self.analysis = AnalysisView(self)  # Identify, Fit, Rotational diagram, v_lsr cards
+        self.side.extend(self.analysis.cards)
 
     # ------------------------------------------------------------------ widgets
     def _build_widgets(self):
@@ -97,6 +103,8 @@ class CassisView:
         self.url_input = pn.widgets.TextInput(name="URL", placeholder="https://.../spectrum.fits", width=260)
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end")
         self.x_axis = pn.widgets.Select(name="x axis", options=list(X_AXES), width=150)
+        self.y_unit = pn.widgets.Select(name="y axis", options=list(Y_UNITS), width=100)
+        self.y_note = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["cl-y-note"])
         self.window_select = pn.widgets.Select(name="Window", options=["all"], width=200)
         self.vlsr_input = pn.widgets.FloatInput(name="v_lsr (km/s)", value=0.0, step=0.1, width=110)
         self.redshift_input = pn.widgets.FloatInput(name="redshift z", value=0.0, step=0.001, start=0.0, width=100)
@@ -118,6 +126,7 @@ class CassisView:
         self.size = pn.widgets.FloatSlider(name="size (arcsec)", start=0.5, end=120.0, step=0.5, value=30.0)
         self.telescope = pn.widgets.Select(name="Telescope", options=list(self.telescopes))
         self.show_model = pn.widgets.Checkbox(name="Show LTE model", value=True)
+        self.model_table = ModelTable(self._on_table_action)
         self.model_download = pn.widgets.FileDownload(callback=self._model_csv, filename="cassis_lite_model.csv",
                                                       label="Model CSV", button_type="default", width=120)
         self.lines_download = pn.widgets.FileDownload(callback=self._lines_csv, filename="cassis_lite_lines.csv",
@@ -128,6 +137,8 @@ class CassisView:
         self.sample_select.param.watch(self._on_sample, "value")
         self.url_button.on_click(self._on_url)
         self.x_axis.param.watch(lambda e: self.redraw(), "value")
+        self.y_unit.param.watch(lambda e: None if self._updating or self.session.spectrum is None
+                                else self._redraw_y(), "value")
         self.window_select.param.watch(self._on_window, "value")
         for w in (self.vlsr_input, self.redshift_input):
             w.param.watch(lambda e: self._draw_lines(), "value")
@@ -202,17 +213,21 @@ class CassisView:
                                name="line_table")
 
     def _build_layout(self):
-        top = pn.FlexBox(self.file_input, self.sample_select, self.url_input, self.url_button, self.x_axis,
+        # files are opened from the page's drop zone (web/main.js): it checks the size first
+        top = pn.FlexBox(self.sample_select, self.url_input, self.url_button, self.x_axis, self.y_unit,
                          self.window_select, self.vlsr_input, self.redshift_input, sizing_mode="stretch_width")
         lines_card = pn.Card(self.species_filter, self.eup_max, self.aij_min, self.transition,
                              title="Lines", sizing_mode="stretch_width")
         model_card = pn.Card(self.show_model, self.model_species, self.log_ntot, self.tex, self.fwhm,
                              self.model_vlsr, self.size, self.telescope,
+                             pn.pane.Markdown("**Components x species** (the sliders set c1, species 1)",
+                                              margin=(8, 5, 0, 5)),
+                             self.model_table.panel,
                              pn.Row(self.model_download, self.lines_download),
                              title="LTE model", sizing_mode="stretch_width")
-        main = pn.Column(self.info, pn.pane.Bokeh(self.plot, sizing_mode="stretch_width"),
+        main = pn.Column(self.info, self.y_note, pn.pane.Bokeh(self.plot, sizing_mode="stretch_width"),
                          pn.pane.Bokeh(self.residual_plot, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-        side = pn.Column(lines_card, model_card, width=330)
+        self.side = side = pn.Column(lines_card, model_card, width=330)
         return pn.Column(top, self.message, pn.Row(main, side, sizing_mode="stretch_width"),
                          pn.pane.Bokeh(self.table, sizing_mode="stretch_width"), sizing_mode="stretch_width",
                          name="cassis_lite")
@@ -283,6 +298,7 @@ class CassisView:
                 self.show_model.value = True
             finally:
                 self._updating = False
+        self.model_table.sync(self.session.model_config.to_dict())
         self.clear_error()
         self._draw_model()
         return self.session.model
@@ -325,11 +341,24 @@ class CassisView:
             return
         try:
             self.session.set_model(self.model_config_from_widgets())
+            self.model_table.sync(self.session.model_config.to_dict())
         except CassisError as exc:
             self.session.clear_model()
             self.show_error(f"Model: {exc}")
             if raise_errors:
                 raise
+
+    def _on_table_action(self, action: tuple):
+        """An edit of the components x species table: recompute, then show what is in force."""
+        if self.session.spectrum is None:
+            return
+        cfg = apply_action(self.model_config_from_widgets(), action)
+        try:
+            self.set_model(cfg)  # sliders and table follow the new config
+        except CassisError as exc:
+            self.show_error(f"Model: {exc}")
+            if self.session.model_config is not None:
+                self.model_table.sync(self.session.model_config.to_dict())
 
     # ------------------------------------------------------------------ callbacks
     def _on_file(self, *events):
@@ -386,7 +415,10 @@ class CassisView:
             self.clear_error()
         except CassisError:
             pass
-        self._draw_model()
+        if event.obj in (self.telescope, self.show_model) and self.session.spectrum is not None:
+            self._redraw_y()  # the beam that converts K <-> Jy/beam may have changed
+        else:
+            self._draw_model()
 
     def _on_line_tap(self, attr, old, new):
         if not new:
@@ -469,7 +501,7 @@ class CassisView:
         sp = self.session.spectrum
         if sp is None:
             return
-        x, y = self._series(sp.freq_mhz, sp.intensity)
+        x, y = self._series(sp.freq_mhz, sp.intensity * self._y_factor(sp.freq_mhz, sp.y_unit))
         with bokeh_validation(False):
             self.spectrum_source.data = {"x": x, "y": y}
         self._model_key = None
@@ -480,13 +512,73 @@ class CassisView:
         if sp is None:
             return
         self.plot.xaxis[0].axis_label = self.x_axis.value
-        self.plot.yaxis[0].axis_label = sp.y_unit or "intensity"
+        self._y_label()
         self.info.object = (f"**{sp.name}** ({sp.format}): {sp.freq_mhz.size} channels, "
                             f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s")
         self._set_range(self.window_select.value)
         self._draw_curves()
         self._draw_lines()
+
+    # ------------------------------------------------------------------ y axis: K or Jy/beam
+    def _model_telescope(self):
+        """The telescope of the shown model (its beam converts K <-> Jy/beam), or None."""
+        if not self.show_model.value:
+            return None
+        cfg = self.session.model_config
+        if cfg is not None and cfg.telescope is not None:
+            return cfg.telescope
+        from cassis_lite.lte.config import Telescope
+
+        try:
+            return Telescope.from_dict(dict(self.telescopes[self.telescope.value]))
+        except CassisError:
+            return None
+
+    def _y_label(self):
+        sp = self.session.spectrum
+        self._update_y_state()
+        native = base_unit(sp.y_unit)
+        shown = self.y_unit.value if native is not None else (sp.y_unit or "intensity")
+        self.plot.yaxis[0].axis_label = sp.y_unit if native is not None and native[0] == shown else shown
+
+    def _redraw_y(self):
+        """Redraw the curves and markers in the current y unit (the x range stays)."""
+        self._y_label()
+        self._draw_curves()
+        self._draw_lines()
+
+    def _y_factor(self, freq_mhz, unit):
+        """Factor from ``unit`` to the y axis unit (1 when no conversion applies)."""
+        sp = self.session.spectrum
+        try:
+            return display_factor(freq_mhz, unit, self.y_unit.value,
+                                  beam_axes(sp, self._model_telescope(), freq_mhz))
+        except ValueError:
+            return 1.0
+
+    def _update_y_state(self):
+        """Enable the K <-> Jy/beam switch only when a beam is known; say why otherwise."""
+        sp = self.session.spectrum
+        native = base_unit(sp.y_unit)
+        beam = beam_axes(sp, self._model_telescope(), sp.freq_mhz[:1])
+        reason = None
+        if native is None:
+            reason = f"the spectrum's unit {sp.y_unit or '(none)'!r} is neither K nor Jy/beam"
+        elif beam is None:
+            reason = "no beam known (the file gives none; show the LTE model to use its telescope's beam)"
+        self._updating, updating = True, self._updating
+        try:
+            if reason:
+                self.y_unit.value = native[0] if native else "K"
+                self.y_unit.disabled = True
+                self.y_note.object = f"K <-> Jy/beam switch off: {reason}."
+            else:
+                self.y_unit.disabled = False
+                self.y_note.object = ("" if native[0] == self.y_unit.value else
+                                      f"y axis in {self.y_unit.value}, converted with {beam[2]}.")
+        finally:
+            self._updating = updating
 
     def _draw_model(self):
         m = self.session.model
@@ -497,24 +589,27 @@ class CassisView:
             self.residual_source.data = {"x": [], "y": []}
             return
         same_grid = m.freq_mhz.shape == sp.freq_mhz.shape and np.array_equal(m.freq_mhz, sp.freq_mhz)
-        key = (id(m.freq_mhz), m.freq_mhz.size, self.x_axis.value, self.window_select.value, id(sp))
+        key = (id(m.freq_mhz), m.freq_mhz.size, self.x_axis.value, self.window_select.value, id(sp),
+               self.y_unit.value)
+        fm = self._y_factor(m.freq_mhz, m.unit)
+        fs = self._y_factor(sp.freq_mhz, sp.y_unit)
         if self._decimated():
             key = None
         # Bokeh checks each element of a plain update; arrays of floats need no such check.
         with bokeh_validation(False):
             if key is not None and key == getattr(self, "_model_key", None):
                 # sliders: same grid, so only the y columns travel to the page
-                _, y = _gaps_as_nan(m.freq_mhz, m.intensity)
+                _, y = _gaps_as_nan(m.freq_mhz, m.intensity * fm)
                 self.model_source.data.update(y=y)
                 if same_grid:
-                    _, ry = _gaps_as_nan(sp.freq_mhz, sp.intensity - m.intensity)
+                    _, ry = _gaps_as_nan(sp.freq_mhz, sp.intensity * fs - m.intensity * fm)
                     self.residual_source.data.update(y=ry)
                 return
             self._model_key = key
-            x, y = self._series(m.freq_mhz, m.intensity)
+            x, y = self._series(m.freq_mhz, m.intensity * fm)
             self.model_source.data = {"x": x, "y": y}
             if same_grid:
-                rx, ry = self._series(sp.freq_mhz, sp.intensity - m.intensity)
+                rx, ry = self._series(sp.freq_mhz, sp.intensity * fs - m.intensity * fm)
                 self.residual_source.data = {"x": rx, "y": ry}
             else:
                 self.residual_source.data = {"x": [], "y": []}
@@ -533,7 +628,8 @@ class CassisView:
         t = t[: MAX_LINES]
         vshift = float(self.vlsr_input.value or 0.0) - float(sp.vlsr_kms or 0.0)
         f_obs = observed_freq(t.freq_mhz, vshift, float(self.redshift_input.value or 0.0))
-        y = sp.intensity[np.isfinite(sp.intensity)]
+        y = sp.intensity * self._y_factor(sp.freq_mhz, sp.y_unit)
+        y = y[np.isfinite(y)]
         lo, hi = (float(y.min()), float(y.max())) if y.size else (0.0, 1.0)
         top = hi + 0.05 * (hi - lo or 1.0)
         n = len(t)

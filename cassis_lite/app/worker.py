@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urljoin
 
 from cassis_lite.app.runtime import ensure_packages, lazy_package_for
 from cassis_lite.app.session import to_jsonable
+from cassis_lite.app.analysis_view import API as ANALYSIS_API
 from cassis_lite.app.view import CassisView
 from cassis_lite.errors import CassisError
 
@@ -151,6 +152,18 @@ async def _call(method: str, args: dict) -> str:
         result = session.lines(filters).to_records()
     elif method == "getState":
         result = session.state()
+    elif method == "probeFile":
+        # the page sends a file's first 64 KiB and its size before reading it whole
+        from cassis_lite.readers import probe
+
+        name = str(args.get("name") or "file")
+        try:
+            result = probe(_as_bytes(args["head"]), int(args["size"]), name)
+        except CassisError as exc:
+            view.show_error(str(exc))  # the spectrum shown before stays
+            raise
+    elif method in ANALYSIS_API:
+        result = await view.analysis.api(method, json.loads(args.get("options") or "null"))
     else:
         raise CassisError(f"unknown method {method!r}")
     return json.dumps(to_jsonable(result))

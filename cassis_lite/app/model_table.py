@@ -1,0 +1,132 @@
+"""The LTE model panel's components x species table (Panel widgets, no physics).
+
+Each component has T_ex, FWHM, v_lsr and size; each of its species a name and log10 N. Buttons
+add or remove a component or a species. Edits are reported to the owner as small actions
+(``("set", ci, None, "tex_k", 80.0)``, ``("add_species", ci)``...) that :func:`apply_action`
+applies to a model config dict (the ``cassis-lite model --config`` schema); the owner computes
+the model and calls :meth:`ModelTable.sync` with the config that is now in force.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import panel as pn
+
+COMPONENT_FIELDS = (("tex_k", "T_ex (K)", 2.8, None), ("fwhm_kms", "FWHM (km/s)", 0.01, None),
+                    ("vlsr_kms", "v_lsr (km/s)", None, None), ("size_arcsec", "size (\")", 0.01, None))
+NEW_SPECIES = {"species": "CO", "ntot_cm2": 1e15}
+
+
+def apply_action(cfg: dict, action: tuple) -> dict:
+    """A copy of ``cfg`` with one table edit applied (at least one component and species stay)."""
+    cfg = copy.deepcopy(cfg)
+    comps = cfg["components"]
+    kind = action[0]
+    if kind == "set":
+        _, ci, si, key, value = action
+        if si is None:
+            comps[ci][key] = value
+        elif key == "log_ntot":
+            comps[ci]["species"][si]["ntot_cm2"] = 10.0 ** float(value)
+        else:
+            comps[ci]["species"][si][key] = value
+    elif kind == "add_component":
+        new = copy.deepcopy(comps[-1])
+        names = {c.get("name") for c in comps}
+        n = len(comps) + 1
+        while f"c{n}" in names:
+            n += 1
+        new["name"] = f"c{n}"
+        comps.append(new)
+    elif kind == "remove_component" and len(comps) > 1:
+        comps.pop(action[1])
+    elif kind == "add_species":
+        comps[action[1]]["species"].append(dict(NEW_SPECIES))
+    elif kind == "remove_species" and len(comps[action[1]]["species"]) > 1:
+        comps[action[1]]["species"].pop(action[2])
+    return cfg
+
+
+class ModelTable:
+    """Widgets for every component and species of a model config."""
+
+    def __init__(self, on_action):
+        self.on_action = on_action
+        self.add_component = pn.widgets.Button(name="+ component", width=110, css_classes=["cl-add-component"])
+        self.add_component.on_click(lambda e: self.on_action(("add_component",)))
+        self.rows = pn.Column(sizing_mode="stretch_width")
+        self.panel = pn.Column(self.rows, self.add_component, sizing_mode="stretch_width",
+                               css_classes=["cl-model-table"])
+        self._shape = None
+        self._widgets: dict[tuple, object] = {}
+        self._updating = False
+
+    def _float(self, title, value, start, key):
+        w = pn.widgets.FloatInput(name=title, value=value, start=start, width=140, margin=(2, 3))
+        w.param.watch(lambda e: None if self._updating or e.new is None else self.on_action(("set",) + key + (e.new,)),
+                      "value")
+        return w
+
+    def _build(self, cfg: dict):
+        self._widgets = {}
+        cards = []
+        for ci, comp in enumerate(cfg["components"]):
+            name = comp.get("name") or f"c{ci + 1}"
+            fields = []
+            for key, label, start, _ in COMPONENT_FIELDS:
+                w = self._float(f"{name}: {label}", comp.get(key), start, (ci, None, key))
+                self._widgets[(ci, None, key)] = w
+                fields.append(w)
+            rows = [pn.Row(*fields[:2]), pn.Row(*fields[2:])]
+            for si, sp in enumerate(comp["species"]):
+                sw = pn.widgets.TextInput(name=f"{name}: species {si + 1}", value=str(sp["species"]), width=140,
+                                          margin=(2, 3))
+                sw.param.watch(lambda e, k=(ci, si, "species"): None if self._updating or not e.new.strip()
+                               else self.on_action(("set",) + k + (e.new.strip(),)), "value")
+                nw = self._float(f"{name}: log10 N {si + 1}", round(math.log10(sp["ntot_cm2"]), 6), None,
+                                 (ci, si, "log_ntot"))
+                nw.width = 100
+                rm = pn.widgets.Button(name="\u2212", width=32, align="end", margin=(2, 3),
+                                       description=f"remove species {si + 1} of {name}",
+                                       disabled=len(comp["species"]) == 1)
+                rm.on_click(lambda e, c=ci, s=si: self.on_action(("remove_species", c, s)))
+                self._widgets[(ci, si, "species")] = sw
+                self._widgets[(ci, si, "log_ntot")] = nw
+                rows.append(pn.Row(sw, nw, rm))
+            add = pn.widgets.Button(name=f"+ species ({name})", width=130, margin=(2, 3))
+            add.on_click(lambda e, c=ci: self.on_action(("add_species", c)))
+            rm = pn.widgets.Button(name=f"\u2212 {name}", width=60, margin=(2, 3),
+                                   disabled=len(cfg["components"]) == 1)
+            rm.on_click(lambda e, c=ci: self.on_action(("remove_component", c)))
+            rows.append(pn.Row(add, rm))
+            cards.append(pn.Column(pn.pane.Markdown(f"**Component {name}**", margin=(0, 5)), *rows,
+                                   sizing_mode="stretch_width", css_classes=["cl-component"]))
+        self.rows.objects = cards
+
+    def sync(self, cfg: dict | None):
+        """Show ``cfg``: rebuild when components or species were added or removed, else only
+        update the values that changed."""
+        if cfg is None or not cfg.get("components"):
+            return
+        shape = tuple((c.get("name"), len(c["species"])) for c in cfg["components"])
+        self._updating = True
+        try:
+            if shape != self._shape:
+                self._shape = shape
+                self._build(cfg)
+                return
+            for ci, comp in enumerate(cfg["components"]):
+                for key, *_ in COMPONENT_FIELDS:
+                    self._set(self._widgets[(ci, None, key)], comp.get(key))
+                for si, sp in enumerate(comp["species"]):
+                    self._set(self._widgets[(ci, si, "species")], str(sp["species"]))
+                    self._set(self._widgets[(ci, si, "log_ntot")], round(math.log10(sp["ntot_cm2"]), 6))
+        finally:
+            self._updating = False
+
+    @staticmethod
+    def _set(widget, value):
+        if widget.value != value:
+            widget.value = value
