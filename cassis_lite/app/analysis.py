@@ -2,10 +2,10 @@
 
 Each ``run_*`` function takes the :class:`~cassis_lite.app.session.Session` (loaded spectrum and
 line database) and options named like the matching ``cassis-lite`` command's flags, in the
-astronomer's words (``tex_k``, ``fwhm_kms``, ``vmin_kms`` ...), calls the core exactly as that
-command does, and returns the command's ``--format json`` answer (``file`` is the spectrum's
-name) with the core's result object for the views. Nothing is computed here: the numbers are
-the core's, so the browser and the command line agree.
+astronomer's words (``tex_k``, ``fwhm_kms``, ``vmin_kms`` ...), checks them and calls the same
+:mod:`cassis_lite.analysis_requests` function as that command, and returns the command's
+``--format json`` answer (``file`` is the spectrum's name) with the core's result object for the
+views. Nothing is computed here, so the browser and the command line agree.
 
     identify(options)           cassis-lite identify FILE --format json
     fit(config)                 cassis-lite fit FILE --config CONFIG --format json  (+ "report")
@@ -74,25 +74,15 @@ def _species_list(value):
 
 def run_identify(session, options=None):
     """``cassis-lite identify`` on the loaded spectrum: (json dict, IdentificationResult, candidates)."""
-    from cassis_lite.identify import LteSetup, identify_spectrum, line_candidates, spectrum_in_kelvin
+    from cassis_lite.analysis_requests import identify_request
 
     sp = _spectrum(session)
     o = _options(options, IDENTIFY_OPTIONS, "identify")
-    db = session.db
-    vlsr = sp.vlsr_kms if "vlsr_kms" not in o else _num(o, "vlsr_kms")
-    setup = LteSetup(tex_k=_num(o, "tex_k", 100.0), fwhm_kms=_num(o, "fwhm_kms", 3.0), vlsr_kms=vlsr,
-                     vlsr_file_kms=sp.vlsr_kms, size_arcsec=_num(o, "size_arcsec"),
-                     diameter_m=_num(o, "diameter_m"))
-    species = _species_list(o.get("species"))
-    eup_max, aij_min = _num(o, "eup_max_k"), _num(o, "aij_min")
-    y, note = spectrum_in_kelvin(sp)
-    res = identify_spectrum(sp.freq_mhz, y, db, setup, species=species, rms=_num(o, "rms_k"),
-                            eup_max_k=eup_max, aij_min=aij_min, threshold=_num(o, "threshold", 5.0))
-    cands = line_candidates(res.features, db, setup, species=species, eup_max_k=eup_max, aij_min=aij_min)
-    d = res.to_dict()
-    d["file"] = sp.name
-    d["features"] = [dict(rec, candidates=[c.to_dict() for c in cl])
-                     for rec, cl in zip(res.features.to_records(), cands)]
+    d, res, cands, _, note = identify_request(
+        sp, session.db, sp.name, vlsr_kms=_num(o, "vlsr_kms"), tex_k=_num(o, "tex_k", 100.0),
+        fwhm_kms=_num(o, "fwhm_kms", 3.0), size_arcsec=_num(o, "size_arcsec"), diameter_m=_num(o, "diameter_m"),
+        species=_species_list(o.get("species")), eup_max_k=_num(o, "eup_max_k"), aij_min=_num(o, "aij_min"),
+        rms_k=_num(o, "rms_k"), threshold=_num(o, "threshold", 5.0))
     if note:
         d["note"] = note
     return d, res, cands
@@ -102,18 +92,13 @@ def run_identify(session, options=None):
 
 def run_fit(session, config):
     """``cassis-lite fit`` on the loaded spectrum: (json dict with "report", LteFitResult)."""
-    from cassis_lite.fit import fit_lte
+    from cassis_lite.analysis_requests import fit_report, fit_request
 
     sp = _spectrum(session)
     if not isinstance(config, dict):
         raise ConfigError("fit configuration must be a JSON object")
-    res = fit_lte(sp.freq_mhz, sp.intensity, config, session.db, vlsr_file_kms=sp.vlsr_kms)
-    d = res.to_dict()
-    d["file"] = sp.name
-    report = res.report()
-    if not res.fit.success:
-        report += f"\nwarning: the minimiser did not converge: {res.fit.message}"
-    d["report"] = report
+    d, res = fit_request(sp, session.db, config, sp.name)
+    d["report"] = fit_report(res)
     return d, res
 
 
@@ -149,9 +134,8 @@ def fit_config_from_model(model: dict) -> dict:
 
 def run_rotational_diagram(session, options=None):
     """``cassis-lite rotdiagram FILE`` on the loaded spectrum: (json dict, result)."""
-    from cassis_lite.identify import spectrum_in_kelvin
-    from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
-    from cassis_lite.rotdiagram import RotationalDiagramError, measure_species_lines, rotational_diagram
+    from cassis_lite.analysis_requests import measure_lines_request, rotational_diagram_request
+    from cassis_lite.rotdiagram import RotationalDiagramError
 
     sp = _spectrum(session)
     o = _options(options, ROTDIAGRAM_OPTIONS, "rotational diagram")
@@ -164,20 +148,13 @@ def run_rotational_diagram(session, options=None):
         raise RotationalDiagramError("vmin_kms and vmax_kms (LSR velocity window of the lines) are needed")
     db = session.db
     pf = db.partition_function(species)
-    y, note = spectrum_in_kelvin(sp)
-    m = measure_species_lines(sp.freq_mhz, y, db, species, vmin, vmax, vlsr_file_kms=sp.vlsr_kms,
-                              rms=_num(o, "rms_k"), eup_max_k=_num(o, "eup_max_k"), aij_min=_num(o, "aij_min"))
-    ff = 1.0
-    if "size_arcsec" in o:
-        if "diameter_m" not in o:
-            raise RotationalDiagramError("size_arcsec needs diameter_m (telescope) for the beam filling")
-        ff = filling_factor(_num(o, "size_arcsec"), dish_beam_arcsec(m.freq_mhz, _num(o, "diameter_m")))
-    res = rotational_diagram(m.freq_mhz, m.aij, m.gup, m.eup_k, m.area_k_kms, m.area_err_k_kms, pf.q,
-                             beam_filling=ff, calibration=_num(o, "calibration_percent", 0.0) / 100.0,
-                             tau_correction=bool(o.get("tau_correction", False)), fwhm_kms=_num(o, "fwhm_kms"))
-    d = res.to_dict()
-    d["species"] = species
-    d["dropped"] = [{"freq_mhz": f, "reason": r} for f, r in m.dropped]
+    m, note = measure_lines_request(sp, db, species, vmin, vmax, rms_k=_num(o, "rms_k"),
+                                    eup_max_k=_num(o, "eup_max_k"), aij_min=_num(o, "aij_min"))
+    d, res = rotational_diagram_request(species, pf.q, m, size_arcsec=_num(o, "size_arcsec"),
+                                        diameter_m=_num(o, "diameter_m"),
+                                        calibration_percent=_num(o, "calibration_percent", 0.0),
+                                        tau_correction=bool(o.get("tau_correction", False)),
+                                        fwhm_kms=_num(o, "fwhm_kms"))
     d["report"] = res.report()
     if note:
         d["note"] = note
@@ -188,8 +165,8 @@ def run_rotational_diagram(session, options=None):
 
 def run_find_velocity(session, options=None):
     """``cassis-lite vlsr FILE`` on the loaded spectrum: (json dict with "report", VelocityResult)."""
-    from cassis_lite.constants import C_LIGHT_KMS
-    from cassis_lite.vlsr import VelocitySearchError, find_velocity, species_line_weights
+    from cassis_lite.analysis_requests import velocity_request
+    from cassis_lite.vlsr import VelocitySearchError
 
     sp = _spectrum(session)
     o = _options(options, VLSR_OPTIONS, "v_lsr")
@@ -197,28 +174,18 @@ def run_find_velocity(session, options=None):
     lines = o.get("lines_mhz")
     if (species is None) == (lines is None):
         raise VelocitySearchError("give either species or lines_mhz")
-    kind = "redshift" if o.get("redshift") else "vlsr"
-    vmin, vmax = _num(o, "vmin_kms", -100.0), _num(o, "vmax_kms", 100.0)
-    zmin, zmax = _num(o, "zmin", 0.0), _num(o, "zmax", 0.1)
-    tex, fwhm = _num(o, "tex_k", 100.0), _num(o, "fwhm_kms", 3.0)
-    weights = None
     if species is not None:
-        f0, f1 = float(sp.freq_mhz[0]), float(sp.freq_mhz[-1])
-        if kind == "vlsr":
-            lo = f0 / (1 - (vmin - sp.vlsr_kms) / C_LIGHT_KMS)
-            hi = f1 / (1 - (vmax - sp.vlsr_kms) / C_LIGHT_KMS)
-        else:
-            lo, hi = f0 * (1 + zmin), f1 * (1 + zmax)
-        lines, weights = species_line_weights(session.db, str(species).strip(), min(lo, hi), max(lo, hi), tex,
-                                              fwhm, _num(o, "eup_max_k"))
+        species = str(species).strip()
     else:
         try:
             lines = [float(v) for v in (lines if isinstance(lines, (list, tuple)) else [lines])]
         except (TypeError, ValueError):
             raise ConfigError(f"lines_mhz must be a list of frequencies (MHz), got {lines!r}") from None
-    res = find_velocity(sp.freq_mhz, sp.intensity, lines, weights=weights, kind=kind, vmin=vmin, vmax=vmax,
-                        zmin=zmin, zmax=zmax, fwhm_kms=fwhm, vlsr_file_kms=sp.vlsr_kms, rms=_num(o, "rms_k"),
-                        absorption=bool(o.get("absorption", False)))
-    d = res.to_dict()
+    d, res = velocity_request(sp, session.db if species is not None else None, species=species, lines_mhz=lines,
+                              redshift=bool(o.get("redshift")), vmin_kms=_num(o, "vmin_kms", -100.0),
+                              vmax_kms=_num(o, "vmax_kms", 100.0), zmin=_num(o, "zmin", 0.0),
+                              zmax=_num(o, "zmax", 0.1), tex_k=_num(o, "tex_k", 100.0),
+                              fwhm_kms=_num(o, "fwhm_kms", 3.0), eup_max_k=_num(o, "eup_max_k"),
+                              absorption=bool(o.get("absorption", False)), rms_k=_num(o, "rms_k"))
     d["report"] = res.report()
     return d, res

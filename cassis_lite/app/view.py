@@ -97,8 +97,6 @@ class CassisView:
 
     # ------------------------------------------------------------------ widgets
     def _build_widgets(self):
-        self.file_input = pn.widgets.FileInput(name="Open file", accept=".txt,.lis,.fits,.fit,.fts,.csv,.dat,.xml,.vot,.gz",
-                                               width=220)
         self.sample_select = pn.widgets.Select(name="Sample", options=[""] + list(self.samples), width=240)
         self.url_input = pn.widgets.TextInput(name="URL", placeholder="https://.../spectrum.fits", width=260)
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end")
@@ -132,8 +130,6 @@ class CassisView:
         self.lines_download = pn.widgets.FileDownload(callback=self._lines_csv, filename="cassis_lite_lines.csv",
                                                       label="Line table CSV", button_type="default", width=140)
 
-        # value and filename arrive in one batched update: one call, with both set
-        self.file_input.param.watch(self._on_file, ["value", "filename"])
         self.sample_select.param.watch(self._on_sample, "value")
         self.url_button.on_click(self._on_url)
         self.x_axis.param.watch(lambda e: self.redraw(), "value")
@@ -361,13 +357,6 @@ class CassisView:
                 self.model_table.sync(self.session.model_config.to_dict())
 
     # ------------------------------------------------------------------ callbacks
-    def _on_file(self, *events):
-        if self.file_input.value:
-            try:
-                self.load(self.file_input.value, self.file_input.filename or "file")
-            except CassisError:
-                pass
-
     def _on_sample(self, event):
         if event.new:
             try:

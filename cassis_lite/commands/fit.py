@@ -42,16 +42,14 @@ def load_config(path: str) -> dict:
 
 
 def run(args) -> int:
-    from cassis_lite.fit import fit_lte
+    from cassis_lite.analysis_requests import fit_report, fit_request
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
     cfg = load_config(args.config)
     sp = read_spectrum(args.file)
     db = LineDatabase(args.db)
-    res = fit_lte(sp.freq_mhz, sp.intensity, cfg, db, vlsr_file_kms=sp.vlsr_kms)
-    d = res.to_dict()
-    d["file"] = args.file
+    d, res = fit_request(sp, db, cfg, args.file)
     if args.output:
         try:
             Path(args.output).write_text(json.dumps(d, indent=2) + "\n")
@@ -61,7 +59,5 @@ def run(args) -> int:
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(res.report() + "\n")
-        if not res.fit.success:
-            sys.stdout.write(f"warning: the minimiser did not converge: {res.fit.message}\n")
+        sys.stdout.write(fit_report(res) + "\n")
     return 0

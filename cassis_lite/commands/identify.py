@@ -37,29 +37,18 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cassis_lite.identify import LteSetup, identify_spectrum, line_candidates, spectrum_in_kelvin
+    from cassis_lite.analysis_requests import identify_request
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
     sp = read_spectrum(args.file)
     db = LineDatabase(args.db)
-    vlsr = sp.vlsr_kms if args.vlsr is None else args.vlsr
-    setup = LteSetup(tex_k=args.tex, fwhm_kms=args.fwhm, vlsr_kms=vlsr, vlsr_file_kms=sp.vlsr_kms,
-                     size_arcsec=args.size, diameter_m=args.diameter)
-    y, note = spectrum_in_kelvin(sp)
-    if note:
-        sys.stderr.write(f"cassis-lite: note: {note}\n")
-    res = identify_spectrum(sp.freq_mhz, y, db, setup, species=args.species, rms=args.rms,
-                            eup_max_k=args.eup_max, aij_min=args.aij_min, threshold=args.threshold)
-    cands = None
-    if args.candidates or args.format == "json":
-        cands = line_candidates(res.features, db, setup, species=args.species, eup_max_k=args.eup_max,
-                                aij_min=args.aij_min)
+    d, res, cands, vlsr, _ = identify_request(
+        sp, db, args.file, vlsr_kms=args.vlsr, tex_k=args.tex, fwhm_kms=args.fwhm, species=args.species,
+        eup_max_k=args.eup_max, aij_min=args.aij_min, rms_k=args.rms, threshold=args.threshold,
+        size_arcsec=args.size, diameter_m=args.diameter, candidates=args.candidates or args.format == "json",
+        warn=lambda note: sys.stderr.write(f"cassis-lite: note: {note}\n"))
     if args.format == "json":
-        d = res.to_dict()
-        d["file"] = args.file
-        d["features"] = [dict(rec, candidates=[c.to_dict() for c in cl])
-                         for rec, cl in zip(res.features.to_records(), cands)]
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0

@@ -56,19 +56,19 @@ def _read_table(path):
 def run(args) -> int:
     import numpy as np
 
+    from cassis_lite.analysis_requests import measure_lines_request, rotational_diagram_request
     from cassis_lite.linedb import LineDatabase
-    from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
-    from cassis_lite.rotdiagram import measure_species_lines, rotational_diagram
+    from cassis_lite.rotdiagram import SpectrumLines
 
     db = LineDatabase(args.db)
     pf = db.partition_function(args.species)
-    dropped = []
     if args.table:
         freq, aij, gup, eup, area, err = (np.asarray(v) for v in _read_table(args.table))
         if args.beam is not None:
             from cassis_lite.rotdiagram import jy_to_k
             k_per_jy = jy_to_k(freq, *args.beam)
             area, err = area * k_per_jy, err * k_per_jy
+        lines = SpectrumLines(freq, aij, gup, eup, area, err, qn=np.full(len(freq), ""), dropped=[])
     else:
         if args.file is None:
             raise RotationalDiagramError("give a spectrum FILE or --table")
@@ -76,30 +76,17 @@ def run(args) -> int:
             raise RotationalDiagramError("--vmin and --vmax (LSR velocity window of the lines) are needed")
         from cassis_lite.readers import read_spectrum
         sp = read_spectrum(args.file)
-        from cassis_lite.identify import spectrum_in_kelvin
-        y, note = spectrum_in_kelvin(sp)
-        if note:
-            sys.stderr.write(f"cassis-lite: note: {note}\n")
-        m = measure_species_lines(sp.freq_mhz, y, db, args.species, args.vmin, args.vmax,
-                                  vlsr_file_kms=sp.vlsr_kms, rms=args.rms, eup_max_k=args.eup_max,
-                                  aij_min=args.aij_min)
-        freq, aij, gup, eup, area, err, dropped = m.freq_mhz, m.aij, m.gup, m.eup_k, m.area_k_kms, \
-            m.area_err_k_kms, m.dropped
-    ff = 1.0
-    if args.size is not None:
-        if args.diameter is None:
-            raise RotationalDiagramError("--size needs --diameter (telescope) for the beam filling")
-        ff = filling_factor(args.size, dish_beam_arcsec(freq, args.diameter))
-    res = rotational_diagram(freq, aij, gup, eup, area, err, pf.q, beam_filling=ff,
-                             calibration=args.calibration / 100.0, tau_correction=args.tau_correction,
-                             fwhm_kms=args.fwhm)
+        lines, _ = measure_lines_request(sp, db, args.species, args.vmin, args.vmax, rms_k=args.rms,
+                                         eup_max_k=args.eup_max, aij_min=args.aij_min,
+                                         warn=lambda note: sys.stderr.write(f"cassis-lite: note: {note}\n"))
+    d, res = rotational_diagram_request(args.species, pf.q, lines, size_arcsec=args.size, diameter_m=args.diameter,
+                                        calibration_percent=args.calibration, tau_correction=args.tau_correction,
+                                        fwhm_kms=args.fwhm, names={"size_arcsec": "--size", "diameter_m": "--diameter"})
     if args.format == "json":
-        d = res.to_dict()
-        d["species"] = args.species
-        d["dropped"] = [{"freq_mhz": f, "reason": r} for f, r in dropped]
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    freq, eup, area, err, dropped = lines.freq_mhz, lines.eup_k, lines.area_k_kms, lines.area_err_k_kms, lines.dropped
     out = [f"{args.species}: {len(freq)} lines"]
     out.append(f"{'freq_mhz':>14} {'E_up (K)':>9} {'area (K km/s)':>14} {'ln(Nu/gu)':>10} {'tau':>7}")
     for i in range(len(freq)):

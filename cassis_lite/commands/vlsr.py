@@ -33,33 +33,23 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cassis_lite.constants import C_LIGHT_KMS
+    from cassis_lite.analysis_requests import velocity_request
     from cassis_lite.readers import read_spectrum
-    from cassis_lite.vlsr import VelocitySearchError, find_velocity, species_line_weights
+    from cassis_lite.vlsr import VelocitySearchError
 
     sp = read_spectrum(args.file)
     if (args.species is None) == (args.lines is None):
         raise VelocitySearchError("give either --species or --lines")
-    kind = "redshift" if args.redshift else "vlsr"
-    weights = None
+    db = None
     if args.species is not None:
         from cassis_lite.linedb import LineDatabase
         db = LineDatabase(args.db)
-        f0, f1 = float(sp.freq_mhz[0]), float(sp.freq_mhz[-1])
-        if kind == "vlsr":
-            lo = f0 / (1 - (args.vmin - sp.vlsr_kms) / C_LIGHT_KMS)
-            hi = f1 / (1 - (args.vmax - sp.vlsr_kms) / C_LIGHT_KMS)
-        else:
-            lo, hi = f0 * (1 + args.zmin), f1 * (1 + args.zmax)
-        lines, weights = species_line_weights(db, args.species, min(lo, hi), max(lo, hi), args.tex,
-                                              args.fwhm, args.eup_max)
-    else:
-        lines = args.lines
-    res = find_velocity(sp.freq_mhz, sp.intensity, lines, weights=weights, kind=kind, vmin=args.vmin,
-                        vmax=args.vmax, zmin=args.zmin, zmax=args.zmax, fwhm_kms=args.fwhm,
-                        vlsr_file_kms=sp.vlsr_kms, rms=args.rms, absorption=args.absorption)
+    d, res = velocity_request(sp, db, species=args.species, lines_mhz=args.lines, redshift=args.redshift,
+                              vmin_kms=args.vmin, vmax_kms=args.vmax, zmin=args.zmin, zmax=args.zmax,
+                              tex_k=args.tex, fwhm_kms=args.fwhm, eup_max_k=args.eup_max,
+                              absorption=args.absorption, rms_k=args.rms)
     if args.format == "json":
-        json.dump(res.to_dict(), sys.stdout, indent=2)
+        json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(res.report() + "\n")
