@@ -102,6 +102,12 @@ self.onmessage = (event) => {
       await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
       self.postMessage({ type: "ready" });
     });
+    // below the fold: built once the first screen is up, before any later patch or call
+    serial(async () => {
+      const t0 = performance.now();
+      await pyodide.runPythonAsync("_cassis_worker.add_analysis()");
+      console.debug(`[cassis-lite] analysis cards added in ${(performance.now() - t0).toFixed(0)} ms`);
+    });
   } else if (msg.type === "background") {
     // what the first screen did not need (pandas): fetched while the user looks at it; the page
     // asks once it has shown the ready app

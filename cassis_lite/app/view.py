@@ -80,7 +80,7 @@ class CassisView:
     """Widgets + Bokeh plots bound to a :class:`Session`."""
 
     def __init__(self, session: Session | None = None, samples: dict[str, bytes] | None = None,
-                 fetch_url=None, webgl: bool = True):
+                 fetch_url=None, webgl: bool = True, defer_analysis: bool = False):
         self.output_backend = "webgl" if webgl else "canvas"
         self.telescopes = dict(TELESCOPES)
         self.session = session or Session()
@@ -90,9 +90,21 @@ class CassisView:
         self._build_widgets()
         self._build_plot()
         self.layout = self._build_layout()
+        self.analysis = None
+        if not defer_analysis:
+            self.add_analysis()
+
+    def add_analysis(self) -> None:
+        """Build the Identify, Fit, Rotational diagram and v_lsr cards into the side column.
+
+        The browser defers this until the first screen is ready (none of it is above the fold);
+        the cards then reach the page as a document patch.
+        """
+        if self.analysis is not None:
+            return
         from cassis_lite.app.analysis_view import AnalysisView
 
-        self.analysis = AnalysisView(self)  # Identify, Fit, Rotational diagram, v_lsr cards
+        self.analysis = AnalysisView(self)
         self.side.extend(self.analysis.cards)
 
     # ------------------------------------------------------------------ widgets

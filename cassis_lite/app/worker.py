@@ -83,7 +83,7 @@ async def start(site_json: str, start_json: str):
     params = parse_qs(start_msg.get("search", "").lstrip("?"))
     webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
     view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
-                      webgl=webgl)
+                      webgl=webgl, defer_analysis=True)
     _app["view"] = view
     _model_from_params(view, params)
     lines = _param(params, "lines")
@@ -110,6 +110,11 @@ def link(send_patch) -> None:
     from panel.io.state import state
 
     _link_docs_worker(state.curdoc, send_patch, setter="js")
+
+
+def add_analysis() -> None:
+    """After ready: the analysis cards, sent to the page as a patch of the linked document."""
+    _app["view"].add_analysis()
 
 
 def apply_patch(patch) -> None:
@@ -163,6 +168,7 @@ async def _call(method: str, args: dict) -> str:
             view.show_error(str(exc))  # the spectrum shown before stays
             raise
     elif method in ANALYSIS_API:
+        view.add_analysis()  # normally done right after ready
         result = await view.analysis.api(method, json.loads(args.get("options") or "null"))
     else:
         raise CassisError(f"unknown method {method!r}")
