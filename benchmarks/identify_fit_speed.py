@@ -47,13 +47,22 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def bench_identify(db):
+IDENTIFY_TRUTH = {"HNC": 3e13, "HCO+": 3e13, "HCN": 5e13, "CS": 5e13, "CH3OH, vt=0-2": 1e15, "SO": 5e13}
+
+
+def identify_case(db):
+    """The identification input: 500,000 channels, 85-115 GHz, 6 species at 40 K + noise.
+    Returns (freq_mhz, intensity, seconds of the one LTE model that made it)."""
     f = np.linspace(85000.0, 115000.0, 500_000)
-    truth = {"HNC": 3e13, "HCO+": 3e13, "HCN": 5e13, "CS": 5e13, "CH3OH, vt=0-2": 1e15, "SO": 5e13}
     cfg = {"components": [{"name": "c1", "tex_k": 40.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0,
-                           "species": [{"species": k, "ntot_cm2": v} for k, v in truth.items()]}]}
+                           "species": [{"species": k, "ntot_cm2": v} for k, v in IDENTIFY_TRUTH.items()]}]}
     t_model, res = timed(lambda: compute_spectrum(cfg, f, db))
-    y = res.intensity + np.random.default_rng(0).normal(0, 0.02, f.size)
+    return f, res.intensity + np.random.default_rng(0).normal(0, 0.02, f.size), t_model
+
+
+def bench_identify(db):
+    f, y, t_model = identify_case(db)
+    truth = IDENTIFY_TRUTH
     t_cold, out = timed(lambda: identify_spectrum(f, y, db, LteSetup(tex_k=40.0, fwhm_kms=3.0)))
     t_id, out = timed(lambda: identify_spectrum(f, y, db, LteSetup(tex_k=40.0, fwhm_kms=3.0)))
     t_feat, feats = timed(lambda: find_features(f, y, rms=0.02, smooth_kms=1.5))
@@ -82,21 +91,25 @@ LINES = {"CO": (115271.2018, 230538.0, 345795.9899), "HCO+": (89188.5247, 267557
          "HCN": (88631.6022, 265886.4339, 354505.4773), "CS": (97980.9533,)}
 
 
-def bench_fit(db):
+FIT_COMPONENTS = [("c1", 30.0, 2.0, -5.0), ("c2", 60.0, 4.0, 0.5), ("c3", 15.0, 1.5, 6.0)]
+FIT_RMS_K = 0.05
+
+
+def fit_case(db):
+    """The fit input: 10 lines of 4 species in 3 components (400 channels each) + noise, and a
+    starting config 20-30 % off the truth. Returns (freq_mhz, intensity, config, line grids)."""
     grids = []
     for fl in LINES.values():
         for f0 in fl:
             v = np.linspace(-30.0, 30.0, 400)
             grids.append(np.sort(f0 * (1 - v / C)))
-    f = np.concatenate(grids)
-    order = np.argsort(f)
-    f = f[order]
-    comps = [("c1", 30.0, 2.0, -5.0), ("c2", 60.0, 4.0, 0.5), ("c3", 15.0, 1.5, 6.0)]
+    f = np.sort(np.concatenate(grids))
+    comps = FIT_COMPONENTS
     ntot = {"CO": 1e16, "HCO+": 5e12, "HCN": 8e12, "CS": 6e12}
     truth = {"tcmb_k": 2.73, "components": [
         {"name": n, "tex_k": t, "fwhm_kms": w, "vlsr_kms": v,
          "species": [{"species": s, "ntot_cm2": x} for s, x in ntot.items()]} for n, t, w, v in comps]}
-    rms = 0.05
+    rms = FIT_RMS_K
     y = compute_spectrum(truth, f, db).intensity + np.random.default_rng(1).normal(0, rms, f.size)
     cfg = {"tcmb_k": 2.73, "components": [
         {"name": n, "tex_k": {"value": t * 1.3, "min": 5, "max": 300},
@@ -105,6 +118,12 @@ def bench_fit(db):
          "species": [{"species": s, "ntot_cm2": {"value": x * 2, "min": x / 1e3, "max": x * 1e3}}
                      for s, x in ntot.items()]} for n, t, w, v in comps],
         "fit": {"rms_k": rms}}
+    return f, y, cfg, grids
+
+
+def bench_fit(db):
+    f, y, cfg, grids = fit_case(db)
+    comps, rms = FIT_COMPONENTS, FIT_RMS_K
     t_fit, res = timed(lambda: fit_lte(f, y, cfg, db))
     t_fit, res = timed(lambda: fit_lte(f, y, cfg, db))
     print("== fit: 3 components x (T_ex, FWHM, v_lsr, 4 N) = 21 free parameters, 10 lines, "

@@ -31,8 +31,6 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as identify_fit_speed.py: Pyodide is single-threaded
 
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -40,47 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-C = 299792.458
-TRUTH = {"HNC": 3e13, "HCO+": 3e13, "HCN": 5e13, "CS": 5e13, "CH3OH, vt=0-2": 1e15, "SO": 5e13}
 IDENTIFY_OPTIONS = {"tex_k": 40.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0}
-
-
-def identify_case(db):
-    from cassis_lite.lte import compute_spectrum
-
-    f = np.linspace(85000.0, 115000.0, 500_000)
-    cfg = {"components": [{"name": "c1", "tex_k": 40.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0,
-                           "species": [{"species": k, "ntot_cm2": v} for k, v in TRUTH.items()]}]}
-    y = compute_spectrum(cfg, f, db).intensity + np.random.default_rng(0).normal(0, 0.02, f.size)
-    return f, y
-
-
-def fit_case(db):
-    from identify_fit_speed import LINES
-
-    from cassis_lite.lte import compute_spectrum
-
-    grids = []
-    for fl in LINES.values():
-        for f0 in fl:
-            v = np.linspace(-30.0, 30.0, 400)
-            grids.append(np.sort(f0 * (1 - v / C)))
-    f = np.sort(np.concatenate(grids))
-    comps = [("c1", 30.0, 2.0, -5.0), ("c2", 60.0, 4.0, 0.5), ("c3", 15.0, 1.5, 6.0)]
-    ntot = {"CO": 1e16, "HCO+": 5e12, "HCN": 8e12, "CS": 6e12}
-    truth = {"tcmb_k": 2.73, "components": [
-        {"name": n, "tex_k": t, "fwhm_kms": w, "vlsr_kms": v,
-         "species": [{"species": s, "ntot_cm2": x} for s, x in ntot.items()]} for n, t, w, v in comps]}
-    rms = 0.05
-    y = compute_spectrum(truth, f, db).intensity + np.random.default_rng(1).normal(0, rms, f.size)
-    cfg = {"tcmb_k": 2.73, "components": [
-        {"name": n, "tex_k": {"value": t * 1.3, "min": 5, "max": 300},
-         "fwhm_kms": {"value": w * 1.2, "min": 0.3, "max": 15},
-         "vlsr_kms": {"value": v + 0.4, "min": v - 3, "max": v + 3},
-         "species": [{"species": s, "ntot_cm2": {"value": x * 2, "min": x / 1e3, "max": x * 1e3}}
-                     for s, x in ntot.items()]} for n, t, w, v in comps],
-        "fit": {"rms_k": rms}}
-    return f, y, cfg
 
 
 def fits_bytes(f, y, name) -> bytes:
@@ -135,8 +93,10 @@ def main(argv=None) -> int:
 
     session = Session()
     db = session.db
-    fi, yi = identify_case(db)
-    ff, yf, fit_cfg = fit_case(db)
+    from identify_fit_speed import IDENTIFY_TRUTH, fit_case, identify_case
+
+    fi, yi, _ = identify_case(db)
+    ff, yf, fit_cfg, _ = fit_case(db)
     files = {"bench/identify500k.fits": fits_bytes(fi, yi, "identify500k"),
              "bench/fit10lines.fits": fits_bytes(ff, yf, "fit10lines")}
 
@@ -195,7 +155,7 @@ def main(argv=None) -> int:
           f"scipy requested before: {scipy_before})")
     print(f"CPython, same app path:           {ms(cp_id[1])}  (first call {cp_id[0]:.2f} s)")
     print(f"CPython, identify_spectrum only:  {ms(core_id[1])}")
-    print(f"  species found, browser: {found_br}; CPython: {found_cp}; true: {sorted(TRUTH)}")
+    print(f"  species found, browser: {found_br}; CPython: {found_cp}; true: {sorted(IDENTIFY_TRUTH)}")
     print(f"  (loading the 500,000-channel FITS in the page: {load_s:.1f} s)")
     p_cp = cp_fit[2]["parameters"]
     p_br = br_fit["out"]["parameters"]
