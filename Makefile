@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-$(DB): $(VENV)/.installed build_scripts/*.py data/sources.json cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py
+$(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis_lite/constants.py cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py
 	$(PY) build_scripts/build_linedb.py --out $(DB)
 
 db: $(DB)
