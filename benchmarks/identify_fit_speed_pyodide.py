@@ -14,40 +14,14 @@ Run: .venv/bin/python benchmarks/identify_fit_speed_pyodide.py
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYODIDE = ROOT / "site" / "pyodide" / "pyodide.js"
+sys.path.insert(0, str(ROOT / "tests"))
 
-RUNNER = r"""
-import { createRequire } from "module";
-import fs from "fs";
-import path from "path";
-const require = createRequire(import.meta.url);
-const [root, script] = process.argv.slice(2);
-const { loadPyodide } = require(root + "/site/pyodide/pyodide.js");
-const t0 = performance.now();
-const py = await loadPyodide({ indexURL: root + "/site/pyodide/", stdout: (s) => console.log(s) });
-await py.loadPackage(["numpy", "scipy", "sqlite3"], { messageCallback: () => {} });
-console.log(`Pyodide ${py.version} + numpy, scipy, sqlite3 loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-function copyTree(src, dst) {
-  py.FS.mkdirTree(dst);
-  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
-    if (e.name === "__pycache__" || e.name === "app") continue;
-    const s = path.join(src, e.name), d = dst + "/" + e.name;
-    if (e.isDirectory()) copyTree(s, d); else py.FS.writeFile(d, fs.readFileSync(s));
-  }
-}
-copyTree(root + "/cassis_lite", "/home/pyodide/cassis_lite");
-py.FS.mkdirTree("/home/pyodide/data");
-py.FS.writeFile("/home/pyodide/data/I16293_Synthetic_CO.lis", fs.readFileSync(root + "/tests/data/I16293_Synthetic_CO.lis"));
-py.FS.writeFile("/home/pyodide/bench.py", fs.readFileSync(root + "/benchmarks/identify_fit_speed.py"));
-await py.runPythonAsync(fs.readFileSync(script, "utf8"));
-"""
+from pyodide_node import available, run_in_pyodide  # noqa: E402
 
 CO_FIT = {
     "telescope": {"diameter_m": 3.5},
@@ -63,11 +37,10 @@ CO_FIT = {
 }
 
 INSIDE = """
-import json, sys
-sys.path.insert(0, "/home/pyodide")
-sys.argv = ["bench.py"]
+import json
+sys.argv = ["identify_fit_speed.py"]
 import runpy
-ns = runpy.run_path("/home/pyodide/bench.py")
+ns = runpy.run_path("/home/pyodide/benchmarks/identify_fit_speed.py")
 from cassis_lite.linedb import LineDatabase
 db = LineDatabase("/home/pyodide/cassis_lite/data/cassis_lite.db")
 ns["bench_identify"](db)
@@ -90,21 +63,15 @@ def co_fit_cpython() -> dict:
 
 
 def main() -> int:
-    if not PYODIDE.is_file():
-        print(f"{PYODIDE} missing: build the site first (make site)")
+    if not available():
+        print("needs node and the built site (make site)")
         return 1
-    node = shutil.which("node")
-    if node is None:
-        print("node not found")
-        return 1
-    with tempfile.TemporaryDirectory() as tmp:
-        runner = Path(tmp) / "run.mjs"
-        runner.write_text(RUNNER)
-        script = Path(tmp) / "inside.py"
-        script.write_text(INSIDE % json.dumps(CO_FIT))
-        print("== in Pyodide (Node, WebAssembly)")
-        proc = subprocess.run([node, str(runner), str(ROOT), str(script)], capture_output=True, text=True,
-                              timeout=1800)
+    print("== in Pyodide (Node, WebAssembly)")
+    t0 = time.perf_counter()
+    proc = run_in_pyodide(INSIDE % json.dumps(CO_FIT), packages=["numpy", "scipy", "sqlite3"],
+                          trees=[(ROOT / "tests" / "data", "/home/pyodide/data"),
+                                 (ROOT / "benchmarks", "/home/pyodide/benchmarks")], timeout=1800)
+    print(f"(whole Pyodide run, start-up included: {time.perf_counter() - t0:.1f} s)")
     lines = proc.stdout.splitlines()
     pyo = None
     for line in lines:

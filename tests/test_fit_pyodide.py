@@ -7,43 +7,16 @@ I16293 sample with the same calls in CPython. Skipped when the site is not built
 """
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PYODIDE = ROOT / "site" / "pyodide" / "pyodide.js"
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not PYODIDE.is_file() or shutil.which("node") is None,
-                                 reason="site not built (make site) or node missing")]
+from pyodide_node import ROOT, available, result_of, run_in_pyodide
 
-RUNNER = r"""
-import { createRequire } from "module";
-import fs from "fs";
-import path from "path";
-const require = createRequire(import.meta.url);
-const [root, script] = process.argv.slice(2);
-const { loadPyodide } = require(root + "/site/pyodide/pyodide.js");
-const py = await loadPyodide({ indexURL: root + "/site/pyodide/" });
-await py.loadPackage(["numpy", "scipy", "sqlite3"], { messageCallback: () => {} });
-function copyTree(src, dst) {
-  py.FS.mkdirTree(dst);
-  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
-    if (e.name === "__pycache__" || e.name === "app") continue;
-    const s = path.join(src, e.name), d = dst + "/" + e.name;
-    if (e.isDirectory()) copyTree(s, d); else py.FS.writeFile(d, fs.readFileSync(s));
-  }
-}
-copyTree(root + "/cassis_lite", "/home/pyodide/cassis_lite");
-py.FS.writeFile("/home/pyodide/sample.lis", fs.readFileSync(root + "/tests/data/I16293_Synthetic_CO.lis"));
-console.log("RESULT " + await py.runPythonAsync(fs.readFileSync(script, "utf8")));
-"""
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not available(), reason="site not built (make site) or node missing")]
 
 CALLS = """
-import json, sys
-sys.path.insert(0, "/home/pyodide")
+import json
 from cassis_lite.fit import fit_lte
 from cassis_lite.identify import LteSetup, identify_spectrum
 from cassis_lite.linedb import LineDatabase
@@ -84,18 +57,15 @@ def close(a, b, rel):
     return a == b
 
 
-def test_pyodide_numbers_equal_cpython(tmp_path):
+def test_pyodide_numbers_equal_cpython():
     from cassis_lite.linedb import default_database_path
     db = default_database_path()
-    runner = tmp_path / "run.mjs"
-    runner.write_text(RUNNER)
-    script = tmp_path / "calls.py"
-    script.write_text(f"DB = '/home/pyodide/cassis_lite/data/{db.name}'\nSAMPLE = '/home/pyodide/sample.lis'\n" + CALLS)
-    proc = subprocess.run(["node", str(runner), str(ROOT), str(script)], capture_output=True, text=True,
-                          timeout=900)
-    line = [s for s in proc.stdout.splitlines() if s.startswith("RESULT ")]
-    assert proc.returncode == 0 and line, proc.stderr[-2000:]
-    pyo = json.loads(line[0][7:])
+    proc = run_in_pyodide(f"DB = '/home/pyodide/cassis_lite/data/{db.name}'\n"
+                          "SAMPLE = '/home/pyodide/data/I16293_Synthetic_CO.lis'\n" + CALLS,
+                          packages=["numpy", "scipy", "sqlite3"], trees=[(ROOT / "tests" / "data", "/home/pyodide/data")])
+    result = result_of(proc)
+    assert proc.returncode == 0 and result, proc.stderr[-2000:]
+    pyo = json.loads(result)
     ns = {"DB": str(db), "SAMPLE": str(ROOT / "tests" / "data" / "I16293_Synthetic_CO.lis")}
     exec(CALLS.replace("json.dumps(out)", "RESULT = json.dumps(out)"), ns)
     cpy = json.loads(ns["RESULT"])
