@@ -34,20 +34,17 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def _file_digest(path: Path, algorithm: str):
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, algorithm)
+
+
+def sha256_file(path: Path) -> str:
+    return _file_digest(path, "sha256").hexdigest()
 
 
 def _sri_sha512(path: Path) -> str:
-    h = hashlib.sha512()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return "sha512-" + base64.b64encode(h.digest()).decode()
+    return "sha512-" + base64.b64encode(_file_digest(path, "sha512").digest()).decode()
 
 
 def fetch_pyodide_core(manifest: dict) -> dict[str, bytes]:
