@@ -19,6 +19,7 @@ sends to browsers that accept gzip.
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import hashlib
 import json
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import site_fetch  # noqa: E402
 import site_pyc  # noqa: E402
+import site_snapshot  # noqa: E402
 import site_wheels  # noqa: E402
 
 ROOT = site_fetch.ROOT
@@ -59,6 +61,11 @@ def _lock_entry(name: str, version: str, file_name: str, data: bytes, imports: l
         "sha256": hashlib.sha256(data).hexdigest(), "package_type": package_type,
         "imports": imports, "depends": depends or [], "unvendored_tests": False,
     }
+
+
+def _sri(data: bytes) -> str:
+    """Subresource-integrity value (the browser checks the download against it)."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def default_samples_dir() -> Path:
@@ -92,7 +99,10 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
 
     # Pyodide core + packages + the site's own Pyodide lock.
     for name in manifest["pyodide"]["core_files"]:
-        put(f"pyodide/{name}", core[name])
+        data = core[name]
+        if name == "pyodide.js":
+            data = site_snapshot.patch_loader(data)
+        put(f"pyodide/{name}", data)
     lock_packages = {}
     startup = list(comp["startup"])
     lazy = list(comp["lazy"])
@@ -135,11 +145,13 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
     if not db.exists():
         log(f"build_site: warning: {db.relative_to(ROOT)} missing (run `make db`); the site has no line database")
     file_name, data = site_wheels.cassis_lite_wheel(ROOT, __version__)
+    data = site_pyc.compile_wheels({"cassis-lite": data}, tarball, site_fetch.CACHE, log)["cassis-lite"]
     if not portable:
         data = site_wheels.restored(data)
     put(f"pyodide/{file_name}", data)
     lock_packages["cassis-lite"] = _lock_entry("cassis-lite", __version__, file_name, data, ["cassis_lite"])
     startup.append("cassis-lite")
+    startup_wheels = [shipped[key][2] for key in startup if key != "cassis-lite"] + [data]
     site_lock_pyodide = {"info": official_lock["info"], "packages": dict(sorted(lock_packages.items()))}
     put("pyodide/pyodide-lock.json", json.dumps(site_lock_pyodide, indent=1, sort_keys=True).encode())
 
@@ -157,6 +169,26 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
             rel = member.removeprefix("panel/dist/")
             if rel in static["panel_js"] or any(rel.startswith(d + "/") for d in static["panel_dist_dirs"]):
                 put(panel_dist + rel, zf.read(member))
+
+    # Start-up snapshot (see site_snapshot.py) and the zstd decoder the worker reads it with.
+    snapshot_config = None
+    try:
+        snap = site_snapshot.build(startup_wheels, out / "pyodide", WEB / "bundle.js", site_fetch.CACHE, log)
+    except site_snapshot.SnapshotError as exc:
+        log(f"build_site: warning: {exc}; the site is built without a start-up snapshot")
+        snap = None
+    if snap is not None:
+        tag = hashlib.sha256(snap["bundle"] + snap["snapshot"]).hexdigest()[:12]
+        bundle_rel, memory_rel = f"pyodide/startup-{tag}.bundle.zst", f"pyodide/snapshot-{tag}.zst"
+        put(bundle_rel, snap["bundle"])
+        put(memory_rel, snap["snapshot"])
+        fzstd = manifest["fzstd"]
+        put("vendor/fzstd.js", site_fetch.fetch_npm(fzstd, {fzstd["file"]})[fzstd["file"]])
+        snapshot_config = {
+            "bundle": bundle_rel, "bundleIntegrity": _sri(snap["bundle"]),
+            "memory": memory_rel, "memoryIntegrity": _sri(snap["snapshot"]),
+            "layout": snap["layout"],
+        }
 
     # Samples.
     samples = []
@@ -192,6 +224,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
         "panelJs": [panel_dist + n for n in static["panel_js"]],
         "panelCdnRoot": "panel/",
         "hasDatabase": db.exists(),
+        "snapshot": snapshot_config,
     }
     put("config.js", ("self.CASSIS_SITE = " + json.dumps(config, indent=1) + ";\n").encode())
     sw = (WEB / "sw.js").read_text().replace("__BUILD_ID__", build_id)

@@ -47,12 +47,9 @@ def _sri_sha512(path: Path) -> str:
     return "sha512-" + base64.b64encode(_file_digest(path, "sha512").digest()).decode()
 
 
-def fetch_pyodide_core(manifest: dict) -> dict[str, bytes]:
-    """The npm pyodide tarball, checked against its pinned sha512 integrity.
-
-    Returns the files of its ``package/`` folder by name (core files + pyodide-lock.json).
-    """
-    spec = manifest["pyodide"]
+def fetch_npm(spec: dict, wanted: set[str]) -> dict[str, bytes]:
+    """Files of an npm tarball (``spec``: npm, tarball, integrity), checked against its pinned
+    sha512 integrity; ``wanted`` names paths inside the tarball's ``package/`` folder."""
     dest = CACHE / "npm"
     dest.mkdir(parents=True, exist_ok=True)
     tarball = dest / spec["tarball"]
@@ -62,7 +59,6 @@ def fetch_pyodide_core(manifest: dict) -> dict[str, bytes]:
     got = _sri_sha512(tarball)
     if got != spec["integrity"]:
         raise FetchError(f"{tarball.name}: integrity {got} differs from the pinned {spec['integrity']}")
-    wanted = set(spec["core_files"]) | {"pyodide-lock.json"}
     files = {}
     with tarfile.open(tarball, "r:gz") as tar:
         for member in tar.getmembers():
@@ -73,6 +69,12 @@ def fetch_pyodide_core(manifest: dict) -> dict[str, bytes]:
     if missing:
         raise FetchError(f"{tarball.name} lacks {sorted(missing)}")
     return files
+
+
+def fetch_pyodide_core(manifest: dict) -> dict[str, bytes]:
+    """The npm pyodide tarball's core files and ``pyodide-lock.json`` by name."""
+    spec = manifest["pyodide"]
+    return fetch_npm(spec, set(spec["core_files"]) | {"pyodide-lock.json"})
 
 
 def _pip_download(requirements: list[tuple[str, str]], binary: bool) -> None:

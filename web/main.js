@@ -7,7 +7,8 @@
   root.dataset.cassisState = "loading";
 
   // ---- runtime: the worker starts at once, the JS libraries load in parallel -------------
-  const worker = new Worker("worker.js");
+  // ?nosnapshot: start by importing the packages instead of restoring the build's snapshot
+  const worker = new Worker(new URLSearchParams(location.search).has("nosnapshot") ? "worker.js?nosnapshot" : "worker.js");
   const scriptsLoaded = new Promise((resolve, reject) => {
     const urls = SITE.bokehJs.concat(SITE.panelJs);
     let left = urls.length;
@@ -113,6 +114,7 @@
       } else if (msg.type === "ready") {
         window.cassisReadyAt = performance.now(); // ms since navigation start (benchmarks)
         root.dataset.cassisState = "ready";
+        root.dataset.cassisBoot = msg.bootMode; // "snapshot" or "import"
         status("");
         resolveReady();
         worker.postMessage({ type: "background" });

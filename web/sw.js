@@ -11,11 +11,15 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const site = self.CASSIS_SITE;
     const lock = await (await fetch("pyodide/pyodide-lock.json")).json();
-    const urls = ["./", "index.html", "main.js", "worker.js", "style.css", "config.js",
+    // with a start-up snapshot the packages come in its bundle (their wheels are then only
+    // fetched, and cached, if the snapshot cannot be used)
+    const startup = site.snapshot ? ["vendor/fzstd.js", site.snapshot.bundle, site.snapshot.memory]
+      : site.startupPackages.map((n) => "pyodide/" + lock.packages[n].file_name);
+    const urls = ["./", "index.html", "main.js", "worker.js", "bundle.js", "style.css", "config.js",
       "pyodide/pyodide.js", "pyodide/pyodide.asm.js", "pyodide/pyodide.asm.wasm",
       "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]
       .concat(site.bokehJs, site.panelJs)
-      .concat(site.startupPackages.map((n) => "pyodide/" + lock.packages[n].file_name))
+      .concat(startup)
       .concat(backgroundFiles(site.backgroundPackages || [], lock))
       .concat(site.samples.map((n) => "samples/" + n));
     const cache = await caches.open(CACHE);

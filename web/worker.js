@@ -1,9 +1,14 @@
-// CASSIS lite Web Worker: boots Pyodide, installs the site's packages (verified against the
-// site's pyodide-lock.json by subresource integrity), runs the Panel app and answers calls.
+// CASSIS lite Web Worker: boots Pyodide, runs the Panel app and answers calls.
+// Two ways to start: from the site's start-up snapshot (Python's memory after Panel, Bokeh and the
+// app were imported, made at build time: build_scripts/site_snapshot.py), or by installing the
+// packages and importing them (no snapshot in this build, ?nosnapshot in the page's address, or a
+// snapshot that does not fit). Every download is checked: subresource integrity against the
+// site's config.js or pyodide-lock.json.
 "use strict";
-importScripts("config.js", "pyodide/pyodide.js");
+importScripts("config.js", "pyodide/pyodide.js", "bundle.js");
 const SITE = self.CASSIS_SITE;
 let pyodide = null;
+let bootMode = null;
 let startMessage = null;
 const early = [];
 
@@ -16,19 +21,63 @@ function sendPatch(patch, buffers) {
   self.postMessage({ type: "patch", patch, buffers });
 }
 
-async function boot() {
-  stage("runtime", 0.05, "Downloading the Python runtime");
-  const base = new URL(".", self.location.href).href;
-  pyodide = await loadPyodide({
+function pyodideOptions(base) {
+  return {
     indexURL: base + "pyodide/",
     lockFileURL: base + "pyodide/pyodide-lock.json",
     stdout: (s) => console.log(s),
     stderr: (s) => console.warn(s),
-  });
+  };
+}
+
+async function fetchVerified(url, integrity) {
+  const resp = await fetch(url, { integrity });
+  if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
+  return new Uint8Array(await resp.arrayBuffer());
+}
+
+async function bootFromSnapshot(base, snap) {
+  stage("runtime", 0.05, "Downloading the Python runtime and the app's saved state");
+  importScripts("vendor/fzstd.js");
+  const unpack = (bytes) => self.fzstd.decompress(bytes);
+  const bundle = fetchVerified(base + snap.bundle, snap.bundleIntegrity)
+    .then((b) => self.cassisBundle.parse(unpack(b)));
+  const memory = fetchVerified(base + snap.memory, snap.memoryIntegrity).then(unpack);
+  let failed;
+  const failure = new Promise((resolve, reject) => { failed = reject; });
+  const py = await Promise.race([failure, loadPyodide({
+    ...pyodideOptions(base),
+    _loadSnapshot: memory,
+    _snapshotDeserializer: self.cassisBundle.deserializeFunction,
+    fsInit: async (FS, { Module }) => {
+      try {
+        stage("packages", 0.4, "Installing the packages");
+        const layout = await self.cassisBundle.install(FS, Module, await bundle);
+        if (layout.heapBase !== snap.layout.heapBase || layout.tableLength !== snap.layout.tableLength) {
+          throw new Error(`memory layout ${JSON.stringify(layout)} is not the snapshot's ${JSON.stringify(snap.layout)}`);
+        }
+      } catch (err) {
+        failed(err);
+        throw err;
+      }
+    },
+  })]);
+  // what the snapshot holds counts as installed (a later loadPackage, e.g. SciPy's, skips them)
+  for (const name of SITE.startupPackages) {
+    if (!py.loadedPackages[name]) py.loadedPackages[name] = "start-up snapshot";
+  }
+  stage("python", 0.7, "Python restored with Panel, Bokeh and the app");
+  py.runPython("from cassis_lite.app.boot import after_restore; after_restore()");
+  return py;
+}
+
+async function bootByImporting(base) {
+  stage("runtime", 0.05, "Downloading the Python runtime");
+  const py = await loadPyodide(pyodideOptions(base));
   stage("packages", 0.35, "Installing packages");
   let loaded = 0;
   const total = SITE.startupPackages.length;
-  await pyodide.loadPackage(SITE.startupPackages, {
+  await py.loadPackage(SITE.startupPackages, {
     messageCallback: (m) => {
       if (m.startsWith("Loaded")) {
         loaded += 1;
@@ -38,16 +87,28 @@ async function boot() {
     errorCallback: (m) => console.warn(m),
   });
   stage("python", 0.7, "Importing Panel, Bokeh and the app");
+  await py.runPythonAsync("from cassis_lite.app.boot import prepare; prepare()");
+  return py;
+}
+
+async function boot() {
+  const base = new URL(".", self.location.href).href;
+  const snap = new URL(self.location.href).searchParams.has("nosnapshot") ? null : SITE.snapshot;
+  if (snap) {
+    try {
+      pyodide = await bootFromSnapshot(base, snap);
+      bootMode = "snapshot";
+    } catch (err) {
+      console.warn("CASSIS lite: start-up snapshot not used:", err);
+    }
+  }
+  if (!pyodide) {
+    pyodide = await bootByImporting(base);
+    bootMode = "import";
+  }
   pyodide.globals.set("sendPatch", sendPatch);
-  pyodide.globals.set("SITE_BASE", base);
   pyodide.globals.set("SITE_JSON", JSON.stringify(SITE));
-  await pyodide.runPythonAsync(`
-import os
-os.environ["PANEL_CDN_ROOT"] = SITE_BASE + "panel/"
-from cassis_lite.app.runtime import defer_pandas
-defer_pandas()
-import cassis_lite.app.worker as _cassis_worker
-`);
+  pyodide.runPython("import cassis_lite.app.worker as _cassis_worker");
   stage("app", 0.8, "Loading the demo spectra and the lines");
   const start = await waitForStart();
   pyodide.globals.set("START_JSON", JSON.stringify(start));
@@ -100,7 +161,7 @@ self.onmessage = (event) => {
     serial(async () => {
       console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: page rendered`);
       await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
-      self.postMessage({ type: "ready" });
+      self.postMessage({ type: "ready", bootMode });
     });
     // below the fold: built once the first screen is up, before any later patch or call
     serial(async () => {

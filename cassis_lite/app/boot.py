@@ -1,0 +1,53 @@
+"""What the browser worker runs before the app starts, and what a start-up snapshot holds.
+
+``prepare()`` imports Panel, Bokeh and the app, the slow part of a start (about 2 s in
+WebAssembly). The site builder runs it once under Node and saves Pyodide's memory after it
+(``build_scripts/site_snapshot.py``); the browser restores that memory instead of importing
+again, then calls ``after_restore()``. Without a snapshot the worker calls ``prepare()`` itself.
+Nothing here may open a file or hold a browser object that cannot be found again by name: a
+snapshot keeps Python's memory, not the file descriptors or the JavaScript objects it pointed to
+(``pyodide.http``, for one, holds Pyodide's internal API object, so it is imported at start).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Panel's resource URLs, relative to the page (index.html and embed.html sit at the site root):
+# Panel reads this when it is imported, so a snapshot made at build time cannot know the site's
+# address.
+PANEL_CDN_ROOT = "panel/"
+
+
+# Imported while the first screen is built (the app's core modules; what Panel and Bokeh import
+# when they first render text, tables and documents). Imported here they are in the snapshot; a
+# module missing from this list only costs its import time at start.
+FIRST_SCREEN_MODULES = (
+    "sqlite3", "cassis_lite.linedb", "cassis_lite.lte.compute", "cassis_lite.readers",
+    "cassis_lite.spectrum", "cassis_lite.units",
+    "markdown", "markdown_it", "mdit_py_plugins.anchors", "mdit_py_plugins.deflist",
+    "mdit_py_plugins.footnote", "mdit_py_plugins.tasklists", "linkify_it", "bleach.sanitizer",
+    "bleach.linkifier", "narwhals.stable.v1", "narwhals.stable.v2", "numpy.ma", "decimal",
+    "xml.etree.ElementTree", "unicodedata", "secrets", "bokeh.server", "panel.io.location",
+    "panel.io.browser",
+)
+
+
+def prepare() -> None:
+    os.environ["PANEL_CDN_ROOT"] = PANEL_CDN_ROOT
+    from cassis_lite.app.runtime import defer_pandas
+
+    defer_pandas()
+    import importlib
+
+    import cassis_lite.app.worker  # noqa: F401
+
+    for name in FIRST_SCREEN_MODULES:
+        importlib.import_module(name)
+
+
+def after_restore() -> None:
+    """Fresh randomness for this visit: the snapshot's generators were seeded at build time."""
+    import random
+
+    random.seed()
