@@ -178,15 +178,18 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
         log(f"build_site: warning: {exc}; the site is built without a start-up snapshot")
         snap = None
     if snap is not None:
-        tag = hashlib.sha256(snap["bundle"] + snap["snapshot"]).hexdigest()[:12]
-        bundle_rel, memory_rel = f"pyodide/startup-{tag}.bundle.zst", f"pyodide/snapshot-{tag}.zst"
-        put(bundle_rel, snap["bundle"])
-        put(memory_rel, snap["snapshot"])
-        fzstd = manifest["fzstd"]
-        put("vendor/fzstd.js", site_fetch.fetch_npm(fzstd, {fzstd["file"]})[fzstd["file"]])
+        tag = hashlib.sha256(snap["bundle"] + snap["snapshot"] + snap["later"]).hexdigest()[:12]
+        rel = {"bundle": f"pyodide/startup-{tag}.bundle.zst", "memory": f"pyodide/snapshot-{tag}.zst",
+               "later": f"pyodide/later-{tag}.bundle.zst"}
+        for key, part in (("bundle", "bundle"), ("memory", "snapshot"), ("later", "later")):
+            put(rel[key], snap[part])
+        zstddec = manifest["zstddec"]
+        module = site_fetch.fetch_npm(zstddec, {zstddec["file"]})[zstddec["file"]]
+        put("vendor/zstddec.js", site_snapshot.classic_script(module, "ZSTDDecoder"))
         snapshot_config = {
-            "bundle": bundle_rel, "bundleIntegrity": _sri(snap["bundle"]),
-            "memory": memory_rel, "memoryIntegrity": _sri(snap["snapshot"]),
+            "bundle": rel["bundle"], "bundleIntegrity": _sri(snap["bundle"]),
+            "memory": rel["memory"], "memoryIntegrity": _sri(snap["snapshot"]),
+            "later": rel["later"], "laterIntegrity": _sri(snap["later"]),
             "layout": snap["layout"],
         }
 

@@ -6,11 +6,14 @@ another ~0.5 s. The builder does both once, under Node with the site's own Pyodi
 - ``startup-<hash>.bundle.zst``: the start-up packages' files in one download (format in
   ``web/bundle.js``), without the modules the snapshot has already imported (their code lives in
   the snapshot), and the extension modules to load before Python starts;
+- ``later-<hash>.bundle.zst``: files the first screen does not need (``LATER``), installed
+  right after the app is ready;
 - ``snapshot-<hash>.zst``: the WebAssembly memory after ``cassis_lite.app.boot.prepare()``
   (Pyodide's ``makeMemorySnapshot``).
 
 Both are zstd-compressed (11.5 + 6.3 MB, where gzip gives 15.5 + 8.4: the difference keeps the
-first visit under 25 MB); the worker decodes them with fzstd.
+first visit under 25 MB); the worker decodes them with zstddec (zstd in WebAssembly, 0.2 s for
+the 63 MB memory).
 
 Pyodide 0.27.7 restores such a memory only for an interpreter without compiled extensions; NumPy
 has some. They are made to work the way Cloudflare's Python Workers do: every extension module
@@ -39,9 +42,14 @@ import zipfile
 from pathlib import Path
 
 SITE_PACKAGES = "/lib/python3.12/site-packages/"
-# Not needed at run time: type stubs, wheel .data folders (pip would put them outside
-# site-packages; nothing imports them), NumPy's Fortran wrapper generator (no compiler here).
-DROP = ("*.pyi", "*.data/*", "numpy/f2py/*")
+# Not needed at run time: type stubs, and wheel .data folders (pip would put them outside
+# site-packages; nothing imports them).
+DROP = ("*.pyi", "*.data/*")
+# Files the first screen does not read, sent in a second bundle once the app is ready (the worker
+# installs it before it runs anything else): NumPy's parts for SciPy, random numbers, FFTs,
+# polynomials and tests, and the tile providers Bokeh read at import.
+LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", "numpy/testing/*",
+         "numpy/typing/*", "xyzservices/data/*")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).
@@ -98,13 +106,27 @@ def patch_loader(pyodide_js: bytes) -> bytes:
     return text.replace(LOADER_FIND, LOADER_REPLACE).encode()
 
 
+def _matches(path: str, patterns) -> bool:
+    return any(fnmatch.fnmatch(path.removeprefix(SITE_PACKAGES), p) for p in patterns)
+
+
+def classic_script(module_js: bytes, name: str) -> bytes:
+    """An ES module exporting only ``name`` as a classic script that sets ``self.<name>``
+    (the Web Worker loads its scripts with importScripts)."""
+    text = module_js.decode()
+    export = f"export {{ {name} }}"
+    if text.count(export) != 1 or text.count("export ") != 1:
+        raise SnapshotError(f"{name}: not a module with a single export to convert")
+    return text.replace(export, f"self.{name} = {name};").encode()
+
+
 def wheel_files(wheels: list[bytes]) -> dict[str, bytes]:
     """Installed path -> content for the files of ``wheels`` (all install into site-packages)."""
     files: dict[str, bytes] = {}
     for data in wheels:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for info in zf.infolist():
-                if info.is_dir() or any(fnmatch.fnmatch(info.filename, p) for p in DROP):
+                if info.is_dir() or _matches(info.filename, DROP):
                     continue
                 files[SITE_PACKAGES + info.filename] = zf.read(info)
     return files
@@ -146,13 +168,13 @@ def build(wheels: list[bytes], pyodide_dir: Path, bundle_js: Path, cache: Path, 
     core = [(pyodide_dir / n).read_bytes() for n in
             ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")]
     key = hashlib.sha256()
-    for part in [RUNNER.encode(), PRELUDE.encode(), bundle_js.read_bytes(), str(ZSTD_LEVEL).encode(),
-                 *core, *wheels]:
+    for part in [Path(__file__).read_bytes(), bundle_js.read_bytes(), *core, *wheels]:
         key.update(hashlib.sha256(part).digest())
     out = cache / "snapshot" / key.hexdigest()[:24]
-    if all((out / n).exists() for n in ("bundle.zst", "snapshot.zst", "meta.json")):
+    parts = ("bundle", "snapshot", "later")
+    if all((out / f"{n}.zst").exists() for n in parts) and (out / "meta.json").exists():
         meta = json.loads((out / "meta.json").read_text())
-        return {"bundle": (out / "bundle.zst").read_bytes(), "snapshot": (out / "snapshot.zst").read_bytes(), **meta}
+        return {**{n: (out / f"{n}.zst").read_bytes() for n in parts}, **meta}
 
     files = wheel_files(wheels)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
@@ -166,16 +188,19 @@ def build(wheels: list[bytes], pyodide_dir: Path, bundle_js: Path, cache: Path, 
     imported = set(first["imported"])
     # Modules in the snapshot need no file any more; extension modules are still loaded from theirs.
     kept = {p: d for p, d in files.items() if p not in imported or p.endswith(".so")}
-    bundle = encode_bundle(kept, preload, table_start)
+    later = {p: d for p, d in kept.items() if p not in preload and _matches(p, LATER)}
+    bundle = encode_bundle({p: d for p, d in kept.items() if p not in later}, preload, table_start)
     zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1, write_content_size=True)
-    result = {"bundle": zstd.compress(bundle), "snapshot": zstd.compress(memory)}
+    result = {"bundle": zstd.compress(bundle), "snapshot": zstd.compress(memory),
+              "later": zstd.compress(encode_bundle(later, []))}
     layout = {k: second["layout"][k] for k in ("heapBase", "tableLength")}
     meta = {"layout": layout, "preload": preload, "memory_bytes": len(memory),
             "bundle_bytes": len(bundle), "modules": len(imported), "files_dropped": len(files) - len(kept)}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bundle.zst").write_bytes(result["bundle"])
-    (out / "snapshot.zst").write_bytes(result["snapshot"])
+    for name, data in result.items():
+        (out / f"{name}.zst").write_bytes(data)
     (out / "meta.json").write_text(json.dumps(meta))
     log(f"build_site: start-up snapshot {len(memory) / 1e6:.1f} MB ({len(result['snapshot']) / 1e6:.1f} MB zstd), "
-        f"{len(imported)} modules imported; bundle {len(bundle) / 1e6:.1f} MB ({len(result['bundle']) / 1e6:.1f} MB zstd)")
+        f"{len(imported)} modules imported; bundle {len(bundle) / 1e6:.1f} MB ({len(result['bundle']) / 1e6:.1f} MB zstd), "
+        f"after ready {len(result['later']) / 1e6:.1f} MB zstd")
     return {**result, **meta}

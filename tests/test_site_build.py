@@ -24,6 +24,7 @@ SITE = ROOT / "site"
 sys.path.insert(0, str(ROOT / "build_scripts"))
 
 import site_fetch  # noqa: E402
+import site_snapshot  # noqa: E402
 import site_wheels  # noqa: E402
 
 needs_site = pytest.mark.skipif(not (SITE / "site-lock.json").exists(), reason="site not built (make site)")
@@ -161,3 +162,55 @@ def test_serve_command_prints_address_and_rejects_missing_site(tmp_path):
     assert out.returncode == 2
     assert out.stderr.startswith("cassis-lite: error:") and "build the site first" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@needs_site
+def test_snapshot_bundles_hold_the_startup_packages_minus_what_the_snapshot_imported():
+    """The bundle (first screen) and the second bundle together hold every file of the start-up
+    wheels except type stubs and the modules already in the snapshot; the extension modules the
+    snapshot loaded come first, and config.js pins each part's hash."""
+    import zstandard
+
+    config = json.loads((SITE / "config.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
+    snap = config["snapshot"]
+    if snap is None:
+        pytest.skip("site built without a snapshot (no Node)")
+    lock = json.loads((SITE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
+    parts = {}
+    for key in ("bundle", "later"):
+        data = (SITE / snap[key]).read_bytes()
+        assert snap[key + "Integrity"] == "sha256-" + __import__("base64").b64encode(
+            hashlib.sha256(data).digest()).decode()
+        raw = zstandard.ZstdDecompressor().decompress(data)
+        assert raw[:4] == b"CLB1"
+        n = int.from_bytes(raw[4:8], "little")
+        header = json.loads(raw[8:8 + n])
+        assert 8 + n + sum(size for _, size in header["files"]) == len(raw)
+        parts[key] = header
+    first, later = parts["bundle"], parts["later"]
+    files = {p for p, _ in first["files"]}
+    assert first["preload"] and set(first["preload"]) <= files
+    assert any(p.endswith("_multiarray_umath.cpython-312-wasm32-emscripten.so") for p in first["preload"])
+    assert any(p.endswith("cassis_lite/data/cassis_lite.db") for p in files)
+    wheel_paths = set()
+    for name in config["startupPackages"]:
+        with zipfile.ZipFile(SITE / "pyodide" / lock[name]["file_name"]) as zf:
+            wheel_paths |= {site_snapshot.SITE_PACKAGES + n for n in zf.namelist() if not n.endswith("/")}
+    shipped = files | {p for p, _ in later["files"]}
+    assert shipped <= wheel_paths
+    missing = wheel_paths - shipped
+    # what is missing is type stubs, wheel data, or the compiled code of imported modules
+    assert all(p.endswith((".pyi", ".pyc", ".py")) or ".data/" in p for p in missing)
+    assert any(p.endswith("panel/__init__.pyc") for p in missing)  # in the snapshot
+    assert not any(p.endswith("numpy/fft/_pocketfft.pyc") for p in missing)  # not imported: shipped
+
+
+def test_loader_patch_is_exact():
+    js = b"x;await e(t.FS,{sitePackages:t.API.sitePackages});y"
+    assert site_snapshot.patch_loader(js) == b"x;await e(t.FS,{sitePackages:t.API.sitePackages,Module:t});y"
+    with pytest.raises(site_snapshot.SnapshotError):
+        site_snapshot.patch_loader(b"a different pyodide.js")
+    module = b"//#region x\nvar A = 1;\nexport { A }\n"
+    assert site_snapshot.classic_script(module, "A").endswith(b"self.A = A;\n")
+    with pytest.raises(site_snapshot.SnapshotError):
+        site_snapshot.classic_script(b"export { A, B }", "A")

@@ -29,7 +29,7 @@
   // so each module's memory is taken from the heap base in turn: the same addresses in every run,
   // which is what lets a memory snapshot made at build time point at them. Returns the heap base
   // and table size after loading, which must equal the snapshot's.
-  async function install(FS, Module, bundle) {
+  function writeFiles(FS, bundle) {
     const dirs = new Set();
     for (const [path, data] of bundle.files) {
       const dir = path.slice(0, path.lastIndexOf("/"));
@@ -39,6 +39,10 @@
       }
       FS.writeFile(path, data, { canOwn: true });
     }
+  }
+
+  async function install(FS, Module, bundle) {
+    writeFiles(FS, bundle);
     // The function table too must start where it did at build time; a browser may have added an
     // entry of its own before this point, so the build leaves room and both grow to that size.
     const tableBefore = Module.wasmTable.length;
@@ -66,5 +70,5 @@
     return (0, eval)("(" + saved.source + ")");
   }
 
-  root.cassisBundle = { parse, install, serializeFunction, deserializeFunction };
+  root.cassisBundle = { parse, install, writeFiles, serializeFunction, deserializeFunction };
 })(typeof self !== "undefined" ? self : globalThis);

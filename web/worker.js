@@ -36,13 +36,22 @@ async function fetchVerified(url, integrity) {
   return new Uint8Array(await resp.arrayBuffer());
 }
 
+let zstd = null;
+async function unzstd(bytes) {
+  // zstddec keeps its WebAssembly memory (~80 MB after the snapshot) for the worker's lifetime
+  if (!zstd) {
+    importScripts("vendor/zstddec.js");
+    const decoder = new self.ZSTDDecoder();
+    zstd = decoder.init().then(() => decoder);
+  }
+  return (await zstd).decode(bytes);
+}
+
 async function bootFromSnapshot(base, snap) {
   stage("runtime", 0.05, "Downloading the Python runtime and the app's saved state");
-  importScripts("vendor/fzstd.js");
-  const unpack = (bytes) => self.fzstd.decompress(bytes);
   const bundle = fetchVerified(base + snap.bundle, snap.bundleIntegrity)
-    .then((b) => self.cassisBundle.parse(unpack(b)));
-  const memory = fetchVerified(base + snap.memory, snap.memoryIntegrity).then(unpack);
+    .then(unzstd).then(self.cassisBundle.parse);
+  const memory = fetchVerified(base + snap.memory, snap.memoryIntegrity).then(unzstd);
   let failed;
   const failure = new Promise((resolve, reject) => { failed = reject; });
   const py = await Promise.race([failure, loadPyodide({
@@ -69,6 +78,14 @@ async function bootFromSnapshot(base, snap) {
   stage("python", 0.7, "Python restored with Panel, Bokeh and the app");
   py.runPython("from cassis_lite.app.boot import after_restore; after_restore()");
   return py;
+}
+
+async function installLater() {
+  const snap = SITE.snapshot;
+  const base = new URL(".", self.location.href).href;
+  const bytes = await fetchVerified(base + snap.later, snap.laterIntegrity);
+  self.cassisBundle.writeFiles(pyodide.FS, self.cassisBundle.parse(await unzstd(bytes)));
+  pyodide.runPython("import importlib; importlib.invalidate_caches()");
 }
 
 async function bootByImporting(base) {
@@ -163,15 +180,16 @@ self.onmessage = (event) => {
       await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
       self.postMessage({ type: "ready", bootMode });
     });
-    // below the fold: built once the first screen is up, before any later patch or call
+  } else if (msg.type === "background") {
+    // What the first screen did not need, asked for by the page once it shows the ready app
+    // (before it makes any call): the snapshot's second bundle, installed before anything else
+    // runs; the analysis cards below the fold; pandas, fetched while the user looks.
+    if (bootMode === "snapshot") serial(installLater);
     serial(async () => {
       const t0 = performance.now();
       await pyodide.runPythonAsync("_cassis_worker.add_analysis()");
       console.debug(`[cassis-lite] analysis cards added in ${(performance.now() - t0).toFixed(0)} ms`);
     });
-  } else if (msg.type === "background") {
-    // what the first screen did not need (pandas): fetched while the user looks at it; the page
-    // asks once it has shown the ready app
     pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
       .catch((err) => console.warn("background packages:", err));
   } else if (msg.type === "patch") {

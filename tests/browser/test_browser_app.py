@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SITE, off_origin, serve_dir
+from conftest import ROOT, SITE, AppPage, off_origin, serve_dir
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,41 @@ def test_ready_with_zero_off_origin_requests(app_page):
     # the page shell is replaced by the app: loader hidden, app root filled
     assert app_page.page.locator("#cl-loader").is_hidden()
     app_page.screenshot("01-ready.png")
+
+
+def test_starts_from_the_build_snapshot(app_page):
+    """The build's memory snapshot was restored (a silent fallback to importing would pass every
+    other test, only slower), and the packages it holds came in its bundle, not as wheels."""
+    assert app_page.page.evaluate("document.documentElement.dataset.cassisBoot") == "snapshot"
+    snap = json.loads((SITE / "config.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))["snapshot"]
+    urls = app_page.requests
+    assert any(u.endswith(snap["memory"]) for u in urls) and any(u.endswith(snap["bundle"]) for u in urls)
+    assert not any(u.endswith(".whl") and ("/panel-" in u or "/bokeh-" in u or "/numpy-" in u) for u in urls)
+    # the second bundle (what the first screen does not read) is asked for after ready
+    for _ in range(100):
+        if any(u.endswith(snap["later"]) for u in app_page.requests):
+            break
+        app_page.page.wait_for_timeout(100)
+    assert any(u.endswith(snap["later"]) for u in app_page.requests)
+    assert app_page.page.evaluate("() => window.cassisLite.getState().then(() => true)")
+
+
+def test_starts_by_importing_without_the_snapshot(app_page, browser, base_url):
+    """?nosnapshot (and any snapshot that does not fit) starts the other way: installing the
+    wheels and importing; the model is the same to the last bit."""
+    context = browser.new_context()
+    app = AppPage(context.new_page(), base_url)
+    try:
+        assert app.goto("index.html?nosnapshot") == "ready", app.errors[-3:]
+        assert app.page.evaluate("document.documentElement.dataset.cassisBoot") == "import"
+        assert any("/panel-" in u and u.endswith(".whl") for u in app.requests)
+        app.api("setModel", MODEL)
+        imported = app.api("getModel")
+    finally:
+        context.close()
+    app_page.api("setModel", MODEL)
+    restored = app_page.api("getModel")
+    assert imported["intensity"] == restored["intensity"] and imported["tau"] == restored["tau"]
 
 
 def test_default_sample_loads_and_lines_overlay(app_page):
