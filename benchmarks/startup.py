@@ -7,6 +7,9 @@ Both pages are served from the same built site by ``cassis-lite serve``'s server
 and loaded in the same headless Chromium (Debian's). ``bare.html`` boots the same Pyodide
 runtime in a Web Worker and imports NumPy; ``index.html`` is the app (``cassisState`` ready).
 
+``index.html?nosnapshot`` is the app started without the build's memory snapshot (installing
+the wheels and importing Panel and Bokeh), for comparison.
+
 - cold: a fresh browser context (empty HTTP cache, no service worker), navigation start to ready;
 - warm: the same context again (the app's service worker cache / the HTTP cache for bare);
 - bytes: bytes received (encoded bodies + headers) until ready, cold;
@@ -129,25 +132,28 @@ def main(argv=None) -> int:
     server = make_server(args.site, "127.0.0.1", 0, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    results = {"bare": {"cold": [], "warm": [], "mb": []}, "app": {"cold": [], "warm": [], "mb": []}}
+    pages = (("bare", "bare.html"), ("app", "index.html"), ("import", "index.html?nosnapshot"))
+    results = {key: {"cold": [], "warm": [], "mb": []} for key, _ in pages}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for run in range(0 if args.slider_only else args.runs):
-            for key, path in (("bare", "bare.html"), ("app", "index.html")):
+            for key, path in pages:
                 context = browser.new_context()
                 page = context.new_page()
                 cold, mb = measure(page, base + path)
-                if key == "app":
+                if key != "bare":
                     wait_service_worker(page)
                 page.close()
                 page = context.new_page()
                 warm, warm_mb = measure(page, base + path)
+                # the app's way to start: "snapshot" (the build's memory snapshot) or "import"
+                boot = page.evaluate("document.documentElement.dataset.cassisBoot || ''")
                 context.close()
                 results[key]["cold"].append(cold)
                 results[key]["warm"].append(warm)
                 results[key]["mb"].append(mb)
                 print(f"run {run + 1} {key:4s}: cold {cold:6.2f} s ({mb:5.1f} MB)   warm {warm:6.2f} s "
-                      f"({warm_mb:5.2f} MB)", flush=True)
+                      f"({warm_mb:5.2f} MB)" + (f"   start: {boot}" if boot else ""), flush=True)
         context = browser.new_context()
         page = context.new_page()
         measure(page, base + "index.html")
@@ -167,6 +173,8 @@ def main(argv=None) -> int:
           f"{med['bare']['mb']:.1f} MB")
     print(f"CASSIS lite app:    cold {med['app']['cold']:.2f} s, warm {med['app']['warm']:.2f} s, "
           f"{med['app']['mb']:.1f} MB")
+    print(f"  (?nosnapshot:     cold {med['import']['cold']:.2f} s, warm {med['import']['warm']:.2f} s, "
+          f"{med['import']['mb']:.1f} MB: installing the wheels and importing instead)")
     print(f"cold_ratio: {med['app']['cold'] / med['bare']['cold']:.2f}")
     print(f"warm_ratio: {med['app']['warm'] / med['bare']['warm']:.2f}")
     print(f"cold_mb: {med['app']['mb']:.1f}")

@@ -9,11 +9,11 @@ another ~0.5 s. The builder does both once, under Node with the site's own Pyodi
 - ``later-<hash>.bundle.zst``: files the first screen does not need (``LATER``), installed
   right after the app is ready;
 - ``snapshot-<hash>.zst``: the WebAssembly memory after ``cassis_lite.app.boot.prepare()``
-  (Pyodide's ``makeMemorySnapshot``).
+  and ``warm_up()`` (Pyodide's ``makeMemorySnapshot``).
 
-Both are zstd-compressed (11.5 + 6.3 MB, where gzip gives 15.5 + 8.4: the difference keeps the
-first visit under 25 MB); the worker decodes them with zstddec (zstd in WebAssembly, 0.2 s for
-the 63 MB memory).
+All are zstd-compressed: 12.9 MB for the 63 MB memory and 4.8 MB for the 17 MB bundle, where
+gzip -9 gives 17.4 and 6.2 (the difference keeps the first visit under 25 MB); the worker decodes
+them with zstddec (zstd in WebAssembly, ~0.2 s for the memory).
 
 Pyodide 0.27.7 restores such a memory only for an interpreter without compiled extensions; NumPy
 has some. They are made to work the way Cloudflare's Python Workers do: every extension module
@@ -54,7 +54,7 @@ ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).
 TABLE_SLACK = 64
-PRELUDE = "from cassis_lite.app.boot import prepare\nprepare()\n"
+PRELUDE = "from cassis_lite.app.boot import prepare, warm_up\nprepare()\nwarm_up()\n"
 
 LOADER_FIND = "await e(t.FS,{sitePackages:t.API.sitePackages})"
 LOADER_REPLACE = "await e(t.FS,{sitePackages:t.API.sitePackages,Module:t})"
