@@ -52,6 +52,7 @@ async function bootFromSnapshot(base, snap) {
   const bundle = fetchVerified(base + snap.bundle, snap.bundleIntegrity)
     .then(unzstd).then(self.cassisBundle.parse);
   const memory = fetchVerified(base + snap.memory, snap.memoryIntegrity).then(unzstd);
+  bundle.catch(() => {}); // if the memory fails first, the bundle's error is not the news
   let failed;
   const failure = new Promise((resolve, reject) => { failed = reject; });
   const py = await Promise.race([failure, loadPyodide({

@@ -59,6 +59,33 @@ def test_starts_from_the_build_snapshot(app_page):
     assert app_page.page.evaluate("() => window.cassisLite.getState().then(() => true)")
 
 
+def test_a_snapshot_that_does_not_fit_falls_back_to_importing(browser, tmp_path):
+    """A site whose snapshot's memory layout differs from what this browser builds (here: a
+    config.js claiming a longer function table) must not restore it: the worker notices before
+    restoring, starts by importing, and the app works."""
+    config_text = (SITE / "config.js").read_text()
+    config = json.loads(config_text.split("=", 1)[1].rstrip().rstrip(";"))
+    config["snapshot"]["layout"]["tableLength"] += 1
+    for entry in SITE.iterdir():
+        if entry.name not in ("config.js", "config.js.gz"):
+            (tmp_path / entry.name).symlink_to(entry)
+    (tmp_path / "config.js").write_text("self.CASSIS_SITE = " + json.dumps(config) + ";\n")
+    server, base = serve_dir(tmp_path)
+    context = browser.new_context()
+    app = AppPage(context.new_page(), base)
+    warnings = []
+    app.page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    try:
+        assert app.goto("index.html") == "ready", app.errors[-3:]
+        assert app.page.evaluate("document.documentElement.dataset.cassisBoot") == "import"
+        assert any("snapshot not used" in w and "memory layout" in w for w in warnings)
+        assert app.api("getState")["spectrum"]["name"] == SAMPLE
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+
+
 def test_starts_by_importing_without_the_snapshot(app_page, browser, base_url):
     """?nosnapshot (and any snapshot that does not fit) starts the other way: installing the
     wheels and importing; the model is the same to the last bit."""
