@@ -14,7 +14,7 @@ self.addEventListener("install", (event) => {
     // with a start-up snapshot the packages come in its bundle (their wheels are then only
     // fetched, and cached, if the snapshot cannot be used)
     const startup = site.snapshot
-      ? ["vendor/zstddec.js", site.snapshot.bundle, site.snapshot.memory, site.snapshot.later]
+      ? ["unzstd-worker.js", "vendor/zstddec.js", site.snapshot.bundle, site.snapshot.memory, site.snapshot.later]
       : site.startupPackages.map((n) => "pyodide/" + lock.packages[n].file_name);
     const urls = ["./", "index.html", "main.js", "worker.js", "bundle.js", "style.css", "config.js",
       "pyodide/pyodide.js", "pyodide/pyodide.asm.js", "pyodide/pyodide.asm.wasm",

@@ -30,28 +30,35 @@ function pyodideOptions(base) {
   };
 }
 
-async function fetchVerified(url, integrity) {
-  const resp = await fetch(url, { integrity });
-  if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
-  return new Uint8Array(await resp.arrayBuffer());
+// Snapshot files are fetched and decoded by web/unzstd-worker.js, ended once they are all in.
+let unzstdWorker = null;
+let unzstdCalls = 0;
+const unzstdPending = new Map();
+function fetchUnzstd(url, integrity) {
+  if (!unzstdWorker) {
+    unzstdWorker = new Worker("unzstd-worker.js");
+    unzstdWorker.onmessage = ({ data }) => {
+      const { resolve, reject } = unzstdPending.get(data.id);
+      unzstdPending.delete(data.id);
+      if (data.ok) resolve(data.data); else reject(new Error(data.error));
+    };
+  }
+  const id = ++unzstdCalls;
+  return new Promise((resolve, reject) => {
+    unzstdPending.set(id, { resolve, reject });
+    unzstdWorker.postMessage({ id, url, integrity });
+  });
 }
 
-let zstd = null;
-async function unzstd(bytes) {
-  // zstddec keeps its WebAssembly memory (~80 MB after the snapshot) for the worker's lifetime
-  if (!zstd) {
-    importScripts("vendor/zstddec.js");
-    const decoder = new self.ZSTDDecoder();
-    zstd = decoder.init().then(() => decoder);
-  }
-  return (await zstd).decode(bytes);
+function endUnzstd() {
+  if (unzstdWorker) unzstdWorker.terminate();
+  unzstdWorker = null;
 }
 
 async function bootFromSnapshot(base, snap) {
   stage("runtime", 0.05, "Downloading the Python runtime and the app's saved state");
-  const bundle = fetchVerified(base + snap.bundle, snap.bundleIntegrity)
-    .then(unzstd).then(self.cassisBundle.parse);
-  const memory = fetchVerified(base + snap.memory, snap.memoryIntegrity).then(unzstd);
+  const bundle = fetchUnzstd(base + snap.bundle, snap.bundleIntegrity).then(self.cassisBundle.parse);
+  const memory = fetchUnzstd(base + snap.memory, snap.memoryIntegrity);
   bundle.catch(() => {}); // if the memory fails first, the bundle's error is not the news
   let failed;
   const failure = new Promise((resolve, reject) => { failed = reject; });
@@ -84,9 +91,13 @@ async function bootFromSnapshot(base, snap) {
 async function installLater() {
   const snap = SITE.snapshot;
   const base = new URL(".", self.location.href).href;
-  const bytes = await fetchVerified(base + snap.later, snap.laterIntegrity);
-  self.cassisBundle.writeFiles(pyodide.FS, self.cassisBundle.parse(await unzstd(bytes)));
-  pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  try {
+    const files = self.cassisBundle.parse(await fetchUnzstd(base + snap.later, snap.laterIntegrity));
+    self.cassisBundle.writeFiles(pyodide.FS, files);
+    pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  } finally {
+    endUnzstd();
+  }
 }
 
 async function bootByImporting(base) {
@@ -118,6 +129,7 @@ async function boot() {
       bootMode = "snapshot";
     } catch (err) {
       console.warn("CASSIS lite: start-up snapshot not used:", err);
+      endUnzstd();
     }
   }
   if (!pyodide) {
