@@ -21,20 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from i16293 import co_fit_config  # noqa: E402
 from pyodide_node import available, run_in_pyodide  # noqa: E402
 
-CO_FIT = {
-    "telescope": {"diameter_m": 3.5},
-    "components": [{"name": "c1", "tex_k": {"value": 100.0, "min": 10.0, "max": 300.0},
-                    "fwhm_kms": {"value": 3.0, "min": 1.0, "max": 15.0},
-                    "vlsr_kms": {"value": 4.0, "min": 3.5, "max": 10.0}, "size_arcsec": 30.0,
-                    "interacting": True,
-                    "species": [{"species": "CO", "ntot_cm2": {"value": 2e16, "min": 2e13, "max": 2e19},
-                                 "eup_max_k": 500}]}],
-    "fit": {"windows_kms": [-2.0, 10.0], "rms_cal": [
-        {"fmin_mhz": 576000, "fmax_mhz": 577000, "rms_k": 0.2, "calibration_percent": 15},
-        {"fmin_mhz": 1151900, "fmax_mhz": 1153000, "rms_k": 0.2, "calibration_percent": 15}]},
-}
+CO_FIT = co_fit_config()  # the CASSIS team's I16293 CO fit
 
 INSIDE = """
 import json

@@ -12,6 +12,7 @@ from cassis_lite.errors import CassisError
 from cassis_lite.fit import fit_lte, split_fit_config
 from cassis_lite.linedb import LineDatabase, default_database_path
 from cassis_lite.lte import compute_spectrum
+from i16293 import CASSIS_VALUES, co_fit_config
 
 SAMPLES = Path(__file__).parent / "data"  # the two real CASSIS-format samples
 LIS = SAMPLES / "I16293_Synthetic_CO.lis"
@@ -102,28 +103,17 @@ def test_i16293_co_against_cassis(db):
     beam dilution changes) while the width and v_lsr stay."""
     from cassis_lite.readers import read_spectrum
     sp = read_spectrum(str(LIS))
-    cfg = {"telescope": {"name": "hifi"}, "components": [{"name": "c1",
-           "tex_k": {"value": 100.0, "min": 10.0, "max": 300.0},
-           "fwhm_kms": {"value": 3.0, "min": 1.0, "max": 15.0},
-           "vlsr_kms": {"value": 4.0, "min": 3.5, "max": 10.0},
-           "size_arcsec": 30.0, "interacting": True,
-           "species": [{"species": "CO", "ntot_cm2": {"value": 2e16, "min": 2e13, "max": 2e19}, "eup_max_k": 500}]}],
-           "fit": {"windows_kms": [-2.0, 10.0], "rms_cal": [
-               {"fmin_mhz": 550800, "fmax_mhz": 551000, "rms_k": 0.08, "calibration_percent": 15},
-               {"fmin_mhz": 576000, "fmax_mhz": 577000, "rms_k": 0.2, "calibration_percent": 15},
-               {"fmin_mhz": 1101290, "fmax_mhz": 1101500, "rms_k": 0.09, "calibration_percent": 15},
-               {"fmin_mhz": 1151900, "fmax_mhz": 1153000, "rms_k": 0.2, "calibration_percent": 15}]}}
+    cfg = co_fit_config()
     r = fit_lte(sp.freq_mhz, sp.intensity, cfg, db, vlsr_file_kms=sp.vlsr_kms)
     p = r.params
-    assert p["c1_tex"].value == pytest.approx(71.88, rel=3e-3)
-    assert p["c1_ntot_CO"].value == pytest.approx(2.261e16, rel=3e-3)
-    assert p["c1_fwhm"].value == pytest.approx(4.891, rel=3e-3)
-    assert p["c1_vlsr"].value == pytest.approx(3.816, abs=0.005)
+    for name in ("c1_tex", "c1_ntot_CO", "c1_fwhm"):
+        assert p[name].value == pytest.approx(CASSIS_VALUES[name], rel=3e-3)
+    assert p["c1_vlsr"].value == pytest.approx(CASSIS_VALUES["c1_vlsr"], abs=0.005)
     assert "c1_vlsr = 3.82 +/- 0.02" in r.report()
     cfg["telescope"] = {"diameter_m": 3.5}
     p = fit_lte(sp.freq_mhz, sp.intensity, cfg, db, vlsr_file_kms=sp.vlsr_kms).params
-    assert p["c1_tex"].value == pytest.approx(71.88 * 1.017, rel=5e-3)
-    assert p["c1_ntot_CO"].value == pytest.approx(2.261e16 * 0.915, rel=5e-3)
+    assert p["c1_tex"].value == pytest.approx(CASSIS_VALUES["c1_tex"] * 1.017, rel=5e-3)
+    assert p["c1_ntot_CO"].value == pytest.approx(CASSIS_VALUES["c1_ntot_CO"] * 0.915, rel=5e-3)
 
 
 def test_split_config_names_and_errors():

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import ARTIFACTS, ROOT, SITE
+from i16293 import CASSIS_VALUES, co_fit_config
 
 pytestmark = pytest.mark.browser
 
@@ -25,21 +26,8 @@ SAMPLE = "I16293_Synthetic_CO.lis"
 RTOL = 1e-6
 ERR_RTOL = 1e-4  # 1-sigma errors: from finite-difference Jacobians, which amplify last-digit differences
 
-# the CASSIS team's I16293 CO fit (tests/test_fit_lte.py::test_i16293_co_against_cassis)
-CO_FIT = {
-    "telescope": {"name": "hifi"},
-    "components": [{"name": "c1", "tex_k": {"value": 100.0, "min": 10.0, "max": 300.0},
-                    "fwhm_kms": {"value": 3.0, "min": 1.0, "max": 15.0},
-                    "vlsr_kms": {"value": 4.0, "min": 3.5, "max": 10.0}, "size_arcsec": 30.0,
-                    "interacting": True,
-                    "species": [{"species": "CO", "ntot_cm2": {"value": 2e16, "min": 2e13, "max": 2e19},
-                                 "eup_max_k": 500}]}],
-    "fit": {"windows_kms": [-2.0, 10.0], "rms_cal": [
-        {"fmin_mhz": 550800, "fmax_mhz": 551000, "rms_k": 0.08, "calibration_percent": 15},
-        {"fmin_mhz": 576000, "fmax_mhz": 577000, "rms_k": 0.2, "calibration_percent": 15},
-        {"fmin_mhz": 1101290, "fmax_mhz": 1101500, "rms_k": 0.09, "calibration_percent": 15},
-        {"fmin_mhz": 1151900, "fmax_mhz": 1153000, "rms_k": 0.2, "calibration_percent": 15}]},
-}
+# the CASSIS team's I16293 CO fit (tests/i16293.py, tests/test_fit_lte.py::test_i16293_co_against_cassis)
+CO_FIT = co_fit_config()
 
 
 def cli_json(*args) -> dict:
@@ -127,10 +115,10 @@ def test_fit_i16293_co_equals_cli_and_becomes_the_model(app_page, tmp_path):
     cli = cli_json("fit", str(SITE / "samples" / SAMPLE), "--config", str(cfg))
     cli["file"] = SAMPLE
     assert_same(browser, cli)
-    # CASSIS's values (the team's fit): fwhm 4.891, N 2.261e16, T_ex 71.88, v_lsr 3.816
+    # CASSIS's values (the team's fit)
     p = browser["parameters"]
-    assert p["c1_tex"]["value"] == pytest.approx(71.88, rel=3e-3)
-    assert p["c1_vlsr"]["value"] == pytest.approx(3.816, abs=0.005)
+    assert p["c1_tex"]["value"] == pytest.approx(CASSIS_VALUES["c1_tex"], rel=3e-3)
+    assert p["c1_vlsr"]["value"] == pytest.approx(CASSIS_VALUES["c1_vlsr"], abs=0.005)
     # the report as CASSIS prints it, in the page
     text = page_text(app_page, "pre.cl-report", "c1_vlsr = ")
     assert "c1_vlsr = 3.82 +/- 0.02 (0.40%)" in text
