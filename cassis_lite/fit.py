@@ -40,6 +40,7 @@ from cassis_lite.parameters import FitError, FitResult, Parameters, least_square
 
 COMPONENT_PARAMS = (("tex_k", "tex", "K"), ("fwhm_kms", "fwhm", "km/s"), ("vlsr_kms", "vlsr", "km/s"),
                     ("size_arcsec", "size", "arcsec"))
+SPECIES_PARAMS = (("ntot_cm2", "ntot", "cm-2"), ("fwhm_kms", "fwhm", "km/s"))
 FIT_KEYS = {"windows_mhz", "windows_kms", "rms_k", "calibration_percent", "rms_cal", "max_nfev"}
 
 
@@ -68,29 +69,29 @@ def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
     comps = plain.get("components", [])
     if not isinstance(comps, list) or not comps:
         raise ConfigError("a fit needs at least one component in 'components'")
+
+    def add(name: str, spec, unit: str, slot: tuple[int, int | None, str], hint: str) -> None:
+        if name in slots:
+            raise ConfigError(f"parameter {name} defined twice ({hint})")
+        specs.append((name, spec, unit))
+        slots[name] = slot
+
     for ci, comp in enumerate(comps):
         if not isinstance(comp, dict):
             raise ConfigError(f"components[{ci}] must be a JSON object")
         cname = str(comp.get("name", f"c{ci + 1}"))
         comp["name"] = cname
         for key, short, unit in COMPONENT_PARAMS:
-            if key in comp and comp[key] is not None:
-                name = f"{cname}_{short}"
-                if name in slots:
-                    raise ConfigError(f"parameter {name} defined twice (two components named {cname}?)")
-                specs.append((name, comp[key], unit))
-                slots[name] = (ci, None, key)
+            if comp.get(key) is not None:
+                add(f"{cname}_{short}", comp[key], unit, (ci, None, key), f"two components named {cname}?")
         for si, sp in enumerate(comp.get("species", []) or []):
             if not isinstance(sp, dict):
                 raise ConfigError(f"components[{ci}].species[{si}] must be a JSON object")
             label = _species_label(sp.get("species"))
-            for key, short, unit in (("ntot_cm2", "ntot", "cm-2"), ("fwhm_kms", "fwhm", "km/s")):
-                if key in sp and sp[key] is not None:
-                    name = f"{cname}_{short}_{label}"
-                    if name in slots:
-                        raise ConfigError(f"parameter {name} defined twice (same species twice in {cname}?)")
-                    specs.append((name, sp[key], unit))
-                    slots[name] = (ci, si, key)
+            for key, short, unit in SPECIES_PARAMS:
+                if sp.get(key) is not None:
+                    add(f"{cname}_{short}_{label}", sp[key], unit, (ci, si, key),
+                        f"same species twice in {cname}?")
     # column densities span decades: fitted in log10 (as CASSIS does) unless "log": false
     params = parameters_from_spec(specs, log_names=[n for n, (_, si, key) in slots.items()
                                                     if key == "ntot_cm2"])

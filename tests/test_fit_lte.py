@@ -170,8 +170,12 @@ def test_parameter_names_are_safe_and_unique():
     _, params, _, _ = split_fit_config(cfg)
     assert "c1_ntot_CH3OH_vt_0_2" in params and params["c1_ntot_CH3OH_vt_0_2"].vary is False
     cfg["components"][0]["species"].append({"species": "CO", "ntot_cm2": 1e14})
-    with pytest.raises(CassisError, match="c1_ntot_CO defined twice"):
+    with pytest.raises(CassisError, match=r"c1_ntot_CO defined twice \(same species twice in c1\?\)"):
         split_fit_config(cfg)
+    twins = fit_config(0.1)
+    twins["components"].append(dict(twins["components"][0]))
+    with pytest.raises(CassisError, match=r"c1_tex defined twice \(two components named c1\?\)"):
+        split_fit_config(twins)
 
 
 def test_ch3cn_profile_fit_from_a_start_decades_off(db):
