@@ -146,12 +146,12 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
         log(f"build_site: warning: {db.relative_to(ROOT)} missing (run `make db`); the site has no line database")
     file_name, data = site_wheels.cassis_lite_wheel(ROOT, __version__)
     data = site_pyc.compile_wheels({"cassis-lite": data}, tarball, site_fetch.CACHE, log)["cassis-lite"]
+    startup_wheels = [shipped[key][2] for key in startup] + [data]  # as compiled (the snapshot's input)
     if not portable:
         data = site_wheels.restored(data)
     put(f"pyodide/{file_name}", data)
     lock_packages["cassis-lite"] = _lock_entry("cassis-lite", __version__, file_name, data, ["cassis_lite"])
     startup.append("cassis-lite")
-    startup_wheels = [shipped[key][2] for key in startup if key != "cassis-lite"] + [data]
     site_lock_pyodide = {"info": official_lock["info"], "packages": dict(sorted(lock_packages.items()))}
     put("pyodide/pyodide-lock.json", json.dumps(site_lock_pyodide, indent=1, sort_keys=True).encode())
 

@@ -148,6 +148,8 @@ def build_site(args: argparse.Namespace) -> int:
         cmd += ["--allow-origin", origin]
     if args.samples:
         cmd += ["--samples", str(args.samples)]
+    if args.portable:
+        cmd += ["--portable"]
     status = subprocess.run(cmd).returncode
     if status:
         raise SiteError(f"site build failed (exit status {status})")
@@ -169,4 +171,6 @@ def register(subparsers) -> None:
     b.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="origin allowed to drive an embedded app through postMessage (repeatable)")
     b.add_argument("--samples", help="folder of sample spectra to bundle (default: ../shared/samples)")
+    b.add_argument("--portable", action="store_true",
+                   help="keep wheels deflated (for static hosts that do not gzip .whl responses)")
     b.set_defaults(func=build_site)
