@@ -24,11 +24,6 @@
     return { files, preload: header.preload, tableStart: header.tableStart };
   }
 
-  // Before Python starts (Pyodide's fsInit hook, with the Emscripten Module): write the files,
-  // then load the extension modules in the bundle's order. The runtime is not initialised yet,
-  // so each module's memory is taken from the heap base in turn: the same addresses in every run,
-  // which is what lets a memory snapshot made at build time point at them. Returns the heap base
-  // and table size after loading, which must equal the snapshot's.
   function writeFiles(FS, bundle) {
     const dirs = new Set();
     for (const [path, data] of bundle.files) {
@@ -41,6 +36,11 @@
     }
   }
 
+  // Before Python starts (Pyodide's fsInit hook, with the Emscripten Module): write the files,
+  // then load the extension modules in the bundle's order. The runtime is not initialised yet,
+  // so each module's memory is taken from the heap base in turn: the same addresses in every run,
+  // which is what lets a memory snapshot made at build time point at them. Returns the heap base
+  // and table size after loading, which must equal the snapshot's.
   async function install(FS, Module, bundle) {
     writeFiles(FS, bundle);
     // The function table too must start where it did at build time; a browser may have added an

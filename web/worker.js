@@ -7,6 +7,7 @@
 "use strict";
 importScripts("config.js", "pyodide/pyodide.js", "bundle.js");
 const SITE = self.CASSIS_SITE;
+const BASE = new URL(".", self.location.href).href;
 let pyodide = null;
 let bootMode = null;
 let startMessage = null;
@@ -21,10 +22,10 @@ function sendPatch(patch, buffers) {
   self.postMessage({ type: "patch", patch, buffers });
 }
 
-function pyodideOptions(base) {
+function pyodideOptions() {
   return {
-    indexURL: base + "pyodide/",
-    lockFileURL: base + "pyodide/pyodide-lock.json",
+    indexURL: BASE + "pyodide/",
+    lockFileURL: BASE + "pyodide/pyodide-lock.json",
     stdout: (s) => console.log(s),
     stderr: (s) => console.warn(s),
   };
@@ -55,15 +56,15 @@ function endUnzstd() {
   unzstdWorker = null;
 }
 
-async function bootFromSnapshot(base, snap) {
+async function bootFromSnapshot(snap) {
   stage("runtime", 0.05, "Downloading the Python runtime and the app's saved state");
-  const bundle = fetchUnzstd(base + snap.bundle, snap.bundleIntegrity).then(self.cassisBundle.parse);
-  const memory = fetchUnzstd(base + snap.memory, snap.memoryIntegrity);
+  const bundle = fetchUnzstd(BASE + snap.bundle, snap.bundleIntegrity).then(self.cassisBundle.parse);
+  const memory = fetchUnzstd(BASE + snap.memory, snap.memoryIntegrity);
   bundle.catch(() => {}); // if the memory fails first, the bundle's error is not the news
   let failed;
   const failure = new Promise((resolve, reject) => { failed = reject; });
   const py = await Promise.race([failure, loadPyodide({
-    ...pyodideOptions(base),
+    ...pyodideOptions(),
     _loadSnapshot: memory,
     _snapshotDeserializer: self.cassisBundle.deserializeFunction,
     fsInit: async (FS, { Module }) => {
@@ -90,19 +91,21 @@ async function bootFromSnapshot(base, snap) {
 
 async function installLater() {
   const snap = SITE.snapshot;
-  const base = new URL(".", self.location.href).href;
   try {
-    const files = self.cassisBundle.parse(await fetchUnzstd(base + snap.later, snap.laterIntegrity));
+    const files = self.cassisBundle.parse(await fetchUnzstd(BASE + snap.later, snap.laterIntegrity));
     self.cassisBundle.writeFiles(pyodide.FS, files);
     pyodide.runPython("import importlib; importlib.invalidate_caches()");
+  } catch (err) {
+    // the app works on; only NumPy's random/FFT/polynomial modules and SciPy need these files
+    console.warn("CASSIS lite: second start-up bundle not installed:", err);
   } finally {
     endUnzstd();
   }
 }
 
-async function bootByImporting(base) {
+async function bootByImporting() {
   stage("runtime", 0.05, "Downloading the Python runtime");
-  const py = await loadPyodide(pyodideOptions(base));
+  const py = await loadPyodide(pyodideOptions());
   stage("packages", 0.35, "Installing packages");
   let loaded = 0;
   const total = SITE.startupPackages.length;
@@ -121,11 +124,10 @@ async function bootByImporting(base) {
 }
 
 async function boot() {
-  const base = new URL(".", self.location.href).href;
   const snap = new URL(self.location.href).searchParams.has("nosnapshot") ? null : SITE.snapshot;
   if (snap) {
     try {
-      pyodide = await bootFromSnapshot(base, snap);
+      pyodide = await bootFromSnapshot(snap);
       bootMode = "snapshot";
     } catch (err) {
       console.warn("CASSIS lite: start-up snapshot not used:", err);
@@ -133,7 +135,7 @@ async function boot() {
     }
   }
   if (!pyodide) {
-    pyodide = await bootByImporting(base);
+    pyodide = await bootByImporting();
     bootMode = "import";
   }
   pyodide.globals.set("sendPatch", sendPatch);
