@@ -47,7 +47,7 @@ SITE_PACKAGES = "/lib/python3.12/site-packages/"
 DROP = ("*.pyi", "*.data/*")
 # Files the first screen does not read, sent in a second bundle once the app is ready (the worker
 # installs it before it runs anything else): NumPy's parts for SciPy, random numbers, FFTs,
-# polynomials and tests, and the tile providers Bokeh read at import.
+# polynomials and tests, and xyzservices' tile providers (map tiles only).
 LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", "numpy/testing/*",
          "numpy/typing/*", "xyzservices/data/*")
 ZSTD_LEVEL = 19
