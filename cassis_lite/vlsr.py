@@ -20,6 +20,7 @@ import numpy as np
 from cassis_lite.constants import C_LIGHT_KMS
 from cassis_lite.errors import CassisError
 from cassis_lite.features import _check_arrays, channel_rms
+from cassis_lite.lte.physics import line_shift_mhz
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
@@ -103,12 +104,13 @@ def _line_fit(f, y, rms_arr, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, wi
     """Fit sum_l A w_l G(nu; centre, fwhm) near each line; returns (value, err, fwhm)."""
     from cassis_lite.parameters import FitError, Parameters, least_squares_fit
 
-    def centres(val):
+    def shifts(val):
+        """Line centre minus rest frequency, MHz (kept apart: see cassis_lite.lte.profile)."""
         if kind == "vlsr":
-            return lines * (1 - (val - vlsr_file_kms) / C_LIGHT_KMS)
-        return lines / (1 + val)
+            return line_shift_mhz(lines, val, vlsr_file_kms)
+        return lines * (-val / (1 + val))
 
-    c0 = centres(centre)
+    c0 = lines + shifts(centre)
     half = c0 * window_kms / C_LIGHT_KMS
     lo = np.searchsorted(f, c0 - half)
     hi = np.searchsorted(f, c0 + half)
@@ -124,10 +126,12 @@ def _line_fit(f, y, rms_arr, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, wi
     p.add("centre", centre, min=centre - half_range, max=centre + half_range)
     p.add("fwhm", fwhm_kms, min=fwhm_kms / 20, max=fwhm_kms * 5)
 
+    offsets = fx[:, None] - lines[None, :]  # exact: channel and line frequencies are close
+
     def resid(v):
-        c = centres(v["centre"])
-        sig = c * v["fwhm"] / C_LIGHT_KMS * FWHM_TO_SIGMA
-        d = (fx[:, None] - c[None, :]) / sig[None, :]
+        shift = shifts(v["centre"])
+        sig = (lines + shift) * v["fwhm"] / C_LIGHT_KMS * FWHM_TO_SIGMA
+        d = (offsets - shift[None, :]) / sig[None, :]
         model = v["amp"] * np.sum(w[None, :] * np.exp(-0.5 * d * d), axis=1)
         return (yx - model) / sx
 

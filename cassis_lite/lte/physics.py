@@ -65,6 +65,14 @@ def line_centre_mhz(freq_mhz, vlsr_kms, vlsr_file_kms=0.0):
     return np.asarray(freq_mhz, dtype=float) * (1.0 - (vlsr_kms - vlsr_file_kms) / C_LIGHT_KMS)
 
 
+def line_shift_mhz(freq_mhz, vlsr_kms, vlsr_file_kms=0.0):
+    """Doppler shift of each line, MHz: -nu_0 (v_lsr - v_lsr,file) / c (centre = nu_0 + shift).
+
+    Kept apart from nu_0 by the profile so that channel offsets keep full precision
+    (:mod:`cassis_lite.lte.profile`)."""
+    return np.asarray(freq_mhz, dtype=float) * (-(vlsr_kms - vlsr_file_kms) / C_LIGHT_KMS)
+
+
 def line_sigma_mhz(freq_mhz, fwhm_kms):
     """Gaussian 1-sigma width in frequency, MHz: sigma = (FWHM / c) nu_0 / (2 sqrt(2 ln 2)).
 

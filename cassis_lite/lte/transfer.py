@@ -12,8 +12,8 @@ import numpy as np
 
 from cassis_lite.constants import HK_MHZ
 from cassis_lite.lte.physics import (
-    line_centre_mhz,
     line_centre_opacity,
+    line_shift_mhz,
     line_sigma_mhz,
     rj_temperature_k,
 )
@@ -73,9 +73,9 @@ def component_opacity(grid_mhz, lines: LineList, tex_k, ntot_cm2, q_tex, fwhm_km
     fwhm = _per_line(fwhm_kms, s)
     tau0 = line_centre_opacity(lines.freq_mhz, lines.aij, lines.eup_k, lines.gup, tex_k,
                                _per_line(ntot_cm2, s), _per_line(q_tex, s), fwhm)
-    centre = line_centre_mhz(lines.freq_mhz, vlsr_kms, vlsr_file_kms)
+    shift = line_shift_mhz(lines.freq_mhz, vlsr_kms, vlsr_file_kms)
     sigma = line_sigma_mhz(lines.freq_mhz, fwhm)
-    return gaussian_sum(grid_mhz, centre, sigma, tau0, out=out, nsigma=nsigma)
+    return gaussian_sum(grid_mhz, lines.freq_mhz, sigma, tau0, out=out, nsigma=nsigma, shift_mhz=shift)
 
 
 @dataclass
