@@ -5,18 +5,33 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DB := cassis_lite/data/cassis_lite.db
 SITE := site
+LOCK := requirements/dev.lock
 # One BLAS thread: on 2 cores, threaded OpenBLAS under load made small SVDs ~50x slower.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: serve test venv db site chromium bench clean
+.PHONY: serve test test-unit venv db site chromium bench lock clean
 
-$(VENV)/.installed: pyproject.toml
+# The environment comes from the hashed lock only (NumPy/SciPy = the site's Pyodide versions);
+# the package itself is then installed without dependencies and without build isolation (its
+# build backend, setuptools, is in the lock too).
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Maintainers: re-resolve the lock from requirements/dev.in (uv in a throw-away venv).
+lock:
+	$(PYTHON) -m venv .cache/uv-venv
+	.cache/uv-venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+	.cache/uv-venv/bin/uv pip compile requirements/dev.in --generate-hashes --no-header \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--index-url https://pypi.org/simple -o $(LOCK).tmp
+	{ echo "# Generated from requirements/dev.in by 'make lock' (uv pip compile --generate-hashes)."; \
+	  echo "# Installed by 'make venv' with pip --require-hashes. Do not edit by hand."; \
+	  cat $(LOCK).tmp; } > $(LOCK) && rm $(LOCK).tmp
 
 $(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis_lite/constants.py cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py
 	$(PY) build_scripts/build_linedb.py --out $(DB)
@@ -35,6 +50,10 @@ serve: site
 
 test: site chromium
 	$(PY) -m pytest
+
+# The quick loop: everything that needs neither Chromium nor the built site.
+test-unit: $(DB)
+	$(PY) -m pytest -m "not browser and not site"
 
 bench: site chromium
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -54,7 +54,7 @@ from cassis_lite.constants import C_LIGHT, CM1_TO_K, CM1_TO_MHZ  # noqa: E402
 from cassis_lite.linedb import formats, schema  # noqa: E402
 
 MANIFEST = ROOT / "data" / "sources.json"
-CACHE = ROOT / ".cache" / "sources"
+CACHE = Path(os.environ.get("CASSIS_LITE_CACHE") or ROOT / ".cache") / "sources"  # see site_fetch.CACHE
 
 # Standard temperature grid of the CDMS partition-function table (K).
 T_GRID = tuple(sorted(formats.CDMS_PARTFUNC_T))

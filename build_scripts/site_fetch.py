@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -19,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = Path(__file__).with_name("site_manifest.json")
-CACHE = ROOT / ".cache"
+#: download cache; every file in it is checked against its pinned hash before use, so a cache
+#: shared between checkouts (``CASSIS_LITE_CACHE``) is safe
+CACHE = Path(os.environ.get("CASSIS_LITE_CACHE") or ROOT / ".cache")
 
 
 class FetchError(RuntimeError):
@@ -91,7 +94,9 @@ def _pip_download(requirements: list[tuple[str, str]], binary: bool) -> None:
         cmd += ["--only-binary=:all:", "--python-version", "3.12", "--implementation", "py",
                 "--abi", "none", "--platform", "any"]
     else:
-        cmd += ["--no-binary=:all:"]
+        # only the pinned packages as sdists: ":all:" would also build their build dependencies
+        # (Cython for PyYAML: 4 minutes) from source just to read the sdists' metadata
+        cmd += ["--no-binary=" + ",".join(spec.split("==")[0] for spec, _ in requirements)]
     subprocess.run(cmd, check=True)
 
 
