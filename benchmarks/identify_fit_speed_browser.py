@@ -86,7 +86,7 @@ def main(argv=None) -> int:
 
     from cassis_lite.app import analysis
     from cassis_lite.app.session import Session
-    from cassis_lite.commands.site import make_server
+    from cassis_lite.commands.serve import make_server
     from cassis_lite.fit import fit_lte
     from cassis_lite.identify import LteSetup, identify_spectrum
     from cassis_lite.readers import read_spectrum
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
         for path, data in files.items():
             page.route(base + path, serve(data))
         page.goto(base + "index.html")
-        page.wait_for_function("document.documentElement.dataset.cassisState !== 'loading'", timeout=300_000)
+        page.wait_for_function("() => document.documentElement.dataset.cassisState !== 'loading'", timeout=300_000)
         if page.evaluate("document.documentElement.dataset.cassisState") != "ready":
             raise SystemExit("the app did not start")
         scipy_before = any("scipy" in u for u in requests)

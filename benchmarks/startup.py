@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def measure(page, url: str) -> tuple[float, float]:
 
     page.on("requestfinished", on_finished)
     page.goto(url)
-    page.wait_for_function("document.documentElement.dataset.cassisState !== 'loading'", timeout=300_000)
+    page.wait_for_function("() => document.documentElement.dataset.cassisState !== 'loading'", timeout=300_000)
     state = page.evaluate("document.documentElement.dataset.cassisState")
     if state != "ready":
         error = page.evaluate("(document.getElementById('cl-error') || {}).textContent || ''")
@@ -127,11 +126,13 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from cassis_lite.commands.site import make_server
+    from bench_site import serve_site
 
-    server = make_server(args.site, "127.0.0.1", 0, quiet=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    with serve_site(args.site) as base:
+        return run(args, base)
+
+
+def run(args, base: str) -> int:
     pages = (("bare", "bare.html"), ("app", "index.html"), ("import", "index.html?nosnapshot"))
     results = {key: {"cold": [], "warm": [], "mb": []} for key, _ in pages}
     with sync_playwright() as pw:
@@ -164,7 +165,6 @@ def main(argv=None) -> int:
               f"(setup {time.time() - t0:.1f} s)")
         context.close()
         browser.close()
-    server.shutdown()
     if args.slider_only:
         return 0
 

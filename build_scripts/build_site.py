@@ -41,6 +41,8 @@ WEB = ROOT / "web"
 GZIP_SUFFIXES = (".wasm", ".js", ".json", ".css", ".html", ".txt", ".lis", ".svg", ".mjs")
 # Files whose text carries the build id (so they are written last).
 TEMPLATED = ("config.js", "sw.js")
+# Pages: their Content-Security-Policy <meta> is the one `cassis-lite serve` sends.
+CSP_PLACEHOLDER = "__CONTENT_SECURITY_POLICY__"
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -68,15 +70,12 @@ def _sri(data: bytes) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def default_samples_dir() -> Path:
-    """../shared/samples beside the checkout (the team layout), else data/samples."""
-    for candidate in (ROOT.parent / "shared" / "samples", ROOT / "data" / "samples"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("build_site: no sample folder (looked in ../shared/samples and data/samples)")
+#: the demo spectra the site bundles (with their notice, data/samples/README.md)
+SAMPLES = ROOT / "data" / "samples"
 
 
-def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, portable: bool = False) -> dict:
+def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, log=print,
+          portable: bool = False) -> dict:
     """Build the site into ``out``. ``portable``: wheels stay deflated (for static hosts that do
     not gzip ``.whl`` responses); by default they are stored uncompressed with a ``.gz`` twin."""
     if (out / "pyproject.toml").exists() or out.resolve() == ROOT:
@@ -203,10 +202,17 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path, log=print, p
         put("samples/README.md", (samples_dir / "README.md").read_bytes())
 
     # The shell (web/), except the templated files.
+    from cassis_lite.commands.serve import DOCUMENT_CSP
+
     for path in sorted(WEB.rglob("*")):
         rel = path.relative_to(WEB).as_posix()
         if path.is_file() and rel not in TEMPLATED:
-            put(rel, path.read_bytes())
+            data = path.read_bytes()
+            if rel.endswith(".html"):
+                if data.count(CSP_PLACEHOLDER.encode()) != 1:
+                    raise SystemExit(f"build_site: web/{rel} has no Content-Security-Policy placeholder")
+                data = data.replace(CSP_PLACEHOLDER.encode(), DOCUMENT_CSP.encode())
+            put(rel, data)
 
     # Build id over everything but the templated files, then those files.
     digest = hashlib.sha256((WEB / "sw.js").read_bytes())
@@ -267,12 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site)")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="origin allowed to drive an embedded app through postMessage (repeatable)")
-    parser.add_argument("--samples", type=Path, default=None, help="folder of sample spectra to bundle")
+    parser.add_argument("--samples", type=Path, default=SAMPLES,
+                        help="folder of sample spectra to bundle (default: data/samples)")
     parser.add_argument("--portable", action="store_true",
                         help="keep wheels deflated (for static hosts that do not gzip .whl responses)")
     args = parser.parse_args(argv)
     try:
-        build(args.out, args.allow_origin, args.samples or default_samples_dir(), portable=args.portable)
+        build(args.out, args.allow_origin, args.samples, portable=args.portable)
     except site_fetch.FetchError as exc:
         print(f"build_site: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Test-side readers of public catalogue files, independent of the line database.
 
 - CDMS/JPL ``.cat`` lines (fixed-width format of Pickett et al. 1998, JQSRT 60, 883), with
-  A_ul from LGINT as DESIGN.md states (CDMS documentation):
+  A_ul from LGINT as docs/conventions.md states (CDMS documentation):
   S mu^2 = I Q(300) 24025.120666 / (nu (exp(-E_l/kT) - exp(-E_u/kT))),
   A = 1.16395e-20 nu^3 S mu^2 / g_u   (nu in MHz, T = 300 K).
 - LAMDA molecular data files (Schoier et al. 2005, A&A 432, 369): levels, radiative transitions.

@@ -92,7 +92,7 @@ def test_every_linecat_file_parses_with_consistent_tags():
 
 # ------------------------------------------------------------------------- LGINT -> A_ij
 def test_co_1_0_lgint_to_aij_matches_cdms():
-    # DESIGN.md: JPL LGINT -5.0105, lg Q(300) 2.0369 -> A = 7.2035e-08; CDMS lists log10 A = -7.1425
+    # docs/conventions.md: JPL LGINT -5.0105, lg Q(300) 2.0369 -> A = 7.2035e-08; CDMS lists log10 A = -7.1425
     a = F.lgint_to_aij(-5.0105, 115271.2018, 0.0, 3, 2.0369)
     assert a == pytest.approx(7.2035e-08, rel=2e-4)
     assert math.log10(a) == pytest.approx(-7.1425, abs=5e-4)

@@ -3,17 +3,17 @@
 Runs the built site's Pyodide 0.27.7 under Node (V8, the engine of Chromium) with the site's
 own numpy/scipy/sqlite3 wheels, copies the current ``cassis_lite`` core and database into it,
 and compares an LTE fit, an identification, a v_lsr search and a rotational diagram of the
-I16293 sample with the same calls in CPython. Skipped when the site is not built or Node absent.
+I16293 sample with the same calls in CPython.
 """
 
 import json
 
 import pytest
 
-from pyodide_node import ROOT, available, result_of, run_in_pyodide
+from paths import SAMPLES
+from pyodide_node import result_of, run_in_pyodide
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not available(), reason="site not built (make site) or node missing")]
+pytestmark = pytest.mark.slow
 
 CALLS = """
 import json
@@ -57,16 +57,16 @@ def close(a, b, rel):
     return a == b
 
 
-def test_pyodide_numbers_equal_cpython():
+def test_pyodide_numbers_equal_cpython(built_site):
     from cassis_lite.linedb import default_database_path
     db = default_database_path()
     proc = run_in_pyodide(f"DB = '/home/pyodide/cassis_lite/data/{db.name}'\n"
                           "SAMPLE = '/home/pyodide/data/I16293_Synthetic_CO.lis'\n" + CALLS,
-                          packages=["numpy", "scipy", "sqlite3"], trees=[(ROOT / "tests" / "data", "/home/pyodide/data")])
+                          packages=["numpy", "scipy", "sqlite3"], trees=[(SAMPLES, "/home/pyodide/data")])
     result = result_of(proc)
     assert proc.returncode == 0 and result, proc.stderr[-2000:]
     pyo = json.loads(result)
-    ns = {"DB": str(db), "SAMPLE": str(ROOT / "tests" / "data" / "I16293_Synthetic_CO.lis")}
+    ns = {"DB": str(db), "SAMPLE": str(SAMPLES / "I16293_Synthetic_CO.lis")}
     exec(CALLS.replace("json.dumps(out)", "RESULT = json.dumps(out)"), ns)
     cpy = json.loads(ns["RESULT"])
     assert pyo["report"] == cpy["report"]  # what the user reads is identical

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from lte_dbfixture import line_db  # noqa: F401 (fixture)
 from cassis_lite.lte import compute_spectrum
 
 

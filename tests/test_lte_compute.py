@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from lte_dbfixture import line_db  # noqa: F401 (fixture)
 from cassis_lite.errors import CassisError, PartitionRangeError, UnknownSpeciesError
 from cassis_lite.lte import (
     Layer,

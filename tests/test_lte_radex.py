@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from lte_catalogues import read_lamda
-from lte_dbfixture import line_db  # noqa: F401 (fixture)
 from cassis_lite.lte import Layer, LineList, component_opacity, radiative_transfer
 
 radex_env = pytest.importorskip("radex_env")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from paths import FIXTURES as DATA, SAMPLES
 KEYS = ("format", "n_channels", "x_min", "x_max", "x_unit", "freq_min_mhz", "freq_max_mhz", "y_unit",
         "vlsr_kms", "rest_freq_mhz", "beam_arcsec")
 
@@ -20,7 +20,7 @@ def info(*args):
 
 
 def test_info_json_lis():
-    proc = info(DATA / "I16293_Synthetic_CO.lis", "--format", "json")
+    proc = info(SAMPLES / "I16293_Synthetic_CO.lis", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert all(k in d for k in KEYS)
@@ -31,17 +31,15 @@ def test_info_json_lis():
 
 
 def test_info_json_profile_and_text():
-    d = json.loads(info(DATA / "41505_28502_147_220GHz.txt", "--format", "json").stdout)
+    d = json.loads(info(SAMPLES / "41505_28502_147_220GHz.txt", "--format", "json").stdout)
     assert d["format"] == "cassis-profile" and d["n_channels"] == 2002 and d["vlsr_kms"] == 3.0
     assert d["telescopes"] == {"iram": [100000.0, 150000.0], "jcmt": [200000.0, 300000.0]}
-    text = info(DATA / "41505_28502_147_220GHz.txt").stdout
+    text = info(SAMPLES / "41505_28502_147_220GHz.txt").stdout
     assert "cassis-profile" in text and "2002" in text
 
 
 def test_info_json_cube_has_shape():
-    spec = importlib.util.find_spec("pyspeckit")
-    if spec is None:
-        pytest.skip("pyspeckit not installed")
+    spec = importlib.util.find_spec("pyspeckit")  # a locked test dependency
     cube = Path(spec.submodule_search_locations[0]) / "tests" / "data" / "region5_hcn_crop.fits"
     d = json.loads(info(cube, "--format", "json", "--region", 10, 30, 10, 30).stdout)
     assert d["shape"] == [352, 37, 47] and d["x_unit"] == "m/s" and d["region"] == [10, 30, 10, 30]

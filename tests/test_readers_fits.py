@@ -19,12 +19,9 @@ DATA = Path(__file__).parent / "data"
 
 
 def _pyspeckit_cube() -> Path:
-    spec = importlib.util.find_spec("pyspeckit")
-    if spec is None:
-        pytest.skip("pyspeckit (test dependency) not installed")
+    spec = importlib.util.find_spec("pyspeckit")  # a locked test dependency
     path = Path(spec.submodule_search_locations[0]) / "tests" / "data" / "region5_hcn_crop.fits"
-    if not path.exists():
-        pytest.skip("pyspeckit test cube not shipped")
+    assert path.exists(), "pyspeckit's test cube is not in the installed package"
     return path
 
 

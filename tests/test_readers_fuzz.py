@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from cassis_lite.readers import ReadError, read_spectrum
 from cassis_lite.spectrum import Spectrum
 
-DATA = Path(__file__).parent / "data"
+from paths import FIXTURES as DATA, SAMPLES
 N = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 SETTINGS = settings(max_examples=N, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -44,8 +44,8 @@ SEEDS = {
     "xshooter.fits.gz": (DATA / "XShooter_XQ100.fits.gz").read_bytes(),
     "svo.xml": (DATA / "svo_2MASS_H.xml").read_bytes(),
     "binary2.xml": _votable_binary2(),
-    "co.lis": (DATA / "I16293_Synthetic_CO.lis").read_bytes()[:6000],
-    "profile.txt": (DATA / "41505_28502_147_220GHz.txt").read_bytes()[:5000],
+    "co.lis": (SAMPLES / "I16293_Synthetic_CO.lis").read_bytes()[:6000],
+    "profile.txt": (SAMPLES / "41505_28502_147_220GHz.txt").read_bytes()[:5000],
     "small.fits.gz": gzip.compress((DATA / "specexample1.fits").read_bytes()),
 }
 

@@ -1,7 +1,7 @@
 """The readers inside real Pyodide (the site's own Pyodide 0.27.7 + NumPy 2.0.2 wheel, run by
 Node) give the same arrays as CPython for every fixture, from bytes as the browser passes them.
 
-Skipped when Node or the built site (``make site``) is missing. Axes computed with 10**x or a
+Needs Node and the built site (``make site``). Axes computed with 10**x or a
 division chain (IRAF log-linear wavelengths) may differ by a few ulp between the two C maths
 libraries; everything else must be bit-identical.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pyodide_node import available, result_of, run_in_pyodide
+from pyodide_node import result_of, run_in_pyodide
 
 from cassis_lite.readers import read_spectrum
 
-DATA = Path(__file__).parent / "data"
+from paths import FIXTURES, SAMPLES
 
 READ_ALL = """
 import os, json, base64, numpy as np
@@ -31,10 +31,9 @@ json.dumps(res)
 """
 
 
-@pytest.mark.skipif(not available(), reason="needs node and the built site (make site)")
-def test_pyodide_reads_like_cpython():
+def test_pyodide_reads_like_cpython(built_site):
     # NumPy only, and no database: the readers must not need anything else
-    proc = run_in_pyodide(READ_ALL, packages=["numpy"], trees=[(DATA, "/home/pyodide/data")],
+    proc = run_in_pyodide(READ_ALL, packages=["numpy"], trees=[(FIXTURES, "/home/pyodide/data"), (SAMPLES, "/home/pyodide/data")],
                           skip=("__pycache__", ".db"), timeout=300)
     result = result_of(proc)
     assert proc.returncode == 0 and result, proc.stderr[-2000:]
@@ -42,7 +41,7 @@ def test_pyodide_reads_like_cpython():
     assert res["python"].startswith("3.12") and res["numpy"].startswith("2.0")
     assert len(res["files"]) >= 7
     for name, (f64, y64) in res["files"].items():
-        sp = read_spectrum(DATA / name)
+        sp = read_spectrum(FIXTURES / name if (FIXTURES / name).exists() else SAMPLES / name)
         freq = np.frombuffer(base64.b64decode(f64))
         intensity = np.frombuffer(base64.b64decode(y64))
         np.testing.assert_array_equal(intensity, sp.intensity, err_msg=name)

@@ -7,9 +7,9 @@ import pytest
 
 from cassis_lite.readers import ReadError, read_spectrum
 
-DATA = Path(__file__).parent / "data"
-LIS = DATA / "I16293_Synthetic_CO.lis"
-PROFILE = DATA / "41505_28502_147_220GHz.txt"
+from paths import SAMPLES
+LIS = SAMPLES / "I16293_Synthetic_CO.lis"
+PROFILE = SAMPLES / "41505_28502_147_220GHz.txt"
 
 
 def _columns(path, comment):

@@ -9,12 +9,12 @@ from astropy.io import fits
 from cassis_lite.readers import read_spectrum, write_csv, write_fits
 from cassis_lite.spectrum import Spectrum
 
-DATA = Path(__file__).parent / "data"
+from paths import SAMPLES
 
 
 @pytest.fixture
 def spectrum():
-    sp = read_spectrum(DATA / "I16293_Synthetic_CO.lis")
+    sp = read_spectrum(SAMPLES / "I16293_Synthetic_CO.lis")
     sp.uncertainty = np.full(sp.n_channels, 0.0123456789012345)
     sp.rest_freq_mhz = 576267.9305
     sp.beam_arcsec = (37.2, 36.9)

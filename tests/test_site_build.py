@@ -27,15 +27,13 @@ import site_fetch  # noqa: E402
 import site_snapshot  # noqa: E402
 import site_wheels  # noqa: E402
 
-needs_site = pytest.mark.skipif(not (SITE / "site-lock.json").exists(), reason="site not built (make site)")
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@needs_site
-def test_site_lock_lists_every_file_with_its_sha256():
+def test_site_lock_lists_every_file_with_its_sha256(built_site):
     lock = json.loads((SITE / "site-lock.json").read_text())
     on_disk = {p.relative_to(SITE).as_posix() for p in SITE.rglob("*") if p.is_file()} - {"site-lock.json"}
     assert set(lock["files"]) == on_disk
@@ -46,8 +44,7 @@ def test_site_lock_lists_every_file_with_its_sha256():
     assert hashlib.sha256(wasm_gz).hexdigest() == lock["files"]["pyodide/pyodide.asm.wasm"]["sha256"]
 
 
-@needs_site
-def test_pyodide_lock_matches_shipped_files_and_official_hashes():
+def test_pyodide_lock_matches_shipped_files_and_official_hashes(built_site):
     manifest = site_fetch.load_manifest()
     official = json.loads(site_fetch.fetch_pyodide_core(manifest)["pyodide-lock.json"])["packages"]
     lock = json.loads((SITE / "pyodide/pyodide-lock.json").read_text())
@@ -111,7 +108,7 @@ def test_pure_wheel_from_sdist_and_trim(tmp_path):
 
 @pytest.fixture()
 def server(tmp_path):
-    from cassis_lite.commands.site import make_server
+    from cassis_lite.commands.serve import make_server
 
     (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
     payload = b"\0asm" + bytes(range(256)) * 40
@@ -164,8 +161,7 @@ def test_serve_command_prints_address_and_rejects_missing_site(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-@needs_site
-def test_snapshot_bundles_hold_the_startup_packages_minus_what_the_snapshot_imported():
+def test_snapshot_bundles_hold_the_startup_packages_minus_what_the_snapshot_imported(built_site):
     """The bundle (first screen) and the second bundle together hold every file of the start-up
     wheels except type stubs and the modules already in the snapshot; the extension modules the
     snapshot loaded come first, and config.js pins each part's hash."""
@@ -173,8 +169,7 @@ def test_snapshot_bundles_hold_the_startup_packages_minus_what_the_snapshot_impo
 
     config = json.loads((SITE / "config.js").read_text().split("=", 1)[1].rstrip().rstrip(";"))
     snap = config["snapshot"]
-    if snap is None:
-        pytest.skip("site built without a snapshot (no Node)")
+    assert snap is not None, "site built without a snapshot (no Node?)"
     lock = json.loads((SITE / "pyodide" / "pyodide-lock.json").read_text())["packages"]
     parts = {}
     for key in ("bundle", "later"):

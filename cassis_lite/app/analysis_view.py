@@ -24,6 +24,7 @@ from bokeh.core.property.validation import validate as bokeh_validation
 
 from cassis_lite.app import analysis
 from cassis_lite.app.runtime import ensure_packages
+from cassis_lite.app.text import MESSAGE_STYLES, esc, message_box, pre, table
 from cassis_lite.errors import CassisError
 
 API = ("identify", "fit", "findVelocity", "rotationalDiagram")
@@ -42,8 +43,9 @@ def _small_plot(name: str, x_label: str, y_label: str, height: int = 220) -> Plo
     return p
 
 
-def _pre(text: str) -> str:
-    return "<pre class='cl-report' style='white-space: pre-wrap; font-size: 11px'>" + (text.replace("&", "&amp;").replace("<", "&lt;")) + "</pre>"
+def _message_pane() -> pn.pane.HTML:
+    return pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["cl-card-message"],
+                        styles=dict(MESSAGE_STYLES["error"], padding="4px 10px", **{"border-radius": "4px"}))
 
 
 class AnalysisView:
@@ -72,7 +74,7 @@ class AnalysisView:
         self.id_result = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-identify-result"])
         self.id_feature = pn.widgets.Select(name="Feature: candidate transitions", options=[], visible=False)
         self.id_candidates = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-candidates"])
-        self.id_message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.id_message = _message_pane()
         self.id_button.on_click(self._on_identify)
         self.id_feature.param.watch(self._on_feature, "value")
         self.identify_card = pn.Card(pn.Row(self.id_tex, self.id_fwhm, self.id_threshold), self.id_species,
@@ -95,26 +97,23 @@ class AnalysisView:
         return d
 
     def _show_identify(self, d, res, cands):
-        rows = "".join(
-            f"<tr><td>{e.species}</td><td>{e.ntot_cm2:.3e}</td><td>{e.tex_k:g}</td>"
-            f"<td>{e.lines_matched}/{e.lines_predicted}</td><td>{e.lines_missing}</td>"
-            f"<td>{e.delta_chi2:.1f}</td></tr>" for e in res.species)
+        rows = [(e.species, f"{e.ntot_cm2:.3e}", f"{e.tex_k:g}", f"{e.lines_matched}/{e.lines_predicted}",
+                 e.lines_missing, f"{e.delta_chi2:.1f}") for e in res.species]
         head = (f"<p>{len(res.features)} features (rms {res.rms:.3g} K), {res.n_candidates} candidate species; "
                 f"T_ex {res.setup.tex_k:g} K, FWHM {res.setup.fwhm_kms:g} km/s, v_lsr {res.setup.vlsr_kms:g} km/s</p>")
-        table = ("<table class='cl-identify-table' style='font-size: 11px'><tr><th>species</th><th>N (cm-2)</th><th>T_ex</th>"
-                 "<th>seen/pred.</th><th>missing</th><th>dchi2</th></tr>" + rows + "</table>"
-                 if res.species else "<p>no species identified</p>")
+        found = (table(("species", "N (cm-2)", "T_ex", "seen/pred.", "missing", "dchi2"), rows, "cl-identify-table")
+                 if rows else "<p>no species identified</p>")
         extra = ""
         if res.rejected:
-            extra += "<p>rejected: " + ", ".join(
-                f"{e.species} ({e.lines_matched}/{e.lines_predicted} seen)" for e in res.rejected) + "</p>"
+            extra += "<p>rejected: " + esc(", ".join(
+                f"{e.species} ({e.lines_matched}/{e.lines_predicted} seen)" for e in res.rejected)) + "</p>"
         if len(res.unexplained):
             extra += (f"<p>unexplained features ({len(res.unexplained)}): " + ", ".join(
                 f"{f:.3f} MHz ({p:+.3g} K)" for f, p in zip(res.unexplained.freq_mhz, res.unexplained.peak_k))
                 + "</p>")
         if d.get("note"):
-            extra += f"<p><i>{d['note']}</i></p>"
-        self.id_result.object = head + table + extra
+            extra += f"<p><i>{esc(d['note'])}</i></p>"
+        self.id_result.object = head + found + extra
         self._features = d["features"]
         labels = [f"{r['freq_mhz']:.3f} MHz {r['peak_k']:+.3g} K (S/N {r['snr']:.1f})" for r in d["features"]]
         self.id_feature.options = labels
@@ -139,11 +138,10 @@ class AnalysisView:
         if not cands:
             self.id_candidates.object = "<p>no transition within the tolerance</p>"
             return
-        rows = "".join(f"<tr><td>{c['species']}</td><td>{c['freq_mhz']:.4f}</td><td>{c['eup_k']:.1f}</td>"
-                       f"<td>{c['dv_kms']:+.2f}</td><td>{c['predicted_k']:.3g}</td><td>{c['qn']}</td></tr>"
-                       for c in cands[:8])
-        self.id_candidates.object = ("<table class='cl-candidates-table' style='font-size: 11px'><tr><th>species</th><th>MHz</th>"
-                                     "<th>E_up</th><th>dv</th><th>pred. K</th><th>QN</th></tr>" + rows + "</table>")
+        rows = [(c["species"], f"{c['freq_mhz']:.4f}", f"{c['eup_k']:.1f}", f"{c['dv_kms']:+.2f}",
+                 f"{c['predicted_k']:.3g}", c["qn"]) for c in cands[:8]]
+        self.id_candidates.object = table(("species", "MHz", "E_up", "dv", "pred. K", "QN"), rows,
+                                          "cl-candidates-table")
 
     def _draw_identify_model(self):
         sp = self.session.spectrum
@@ -181,7 +179,7 @@ class AnalysisView:
         self.fit_button = pn.widgets.Button(name="Fit", button_type="primary", width=80)
         self.fit_params = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-fit-params"])
         self.fit_result = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-fit-result"])
-        self.fit_message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.fit_message = _message_pane()
         self.fit_from_model.on_click(self._on_fit_from_model)
         self.fit_button.on_click(self._on_fit)
         self.fit_config.param.watch(self._on_fit_config, "value")
@@ -194,7 +192,7 @@ class AnalysisView:
         d, res = analysis.run_fit(self.session, config)
         # the fitted parameters become the live model (sliders follow its first component)
         self.view.set_model(res.config.to_dict())
-        self.fit_result.object = _pre(d["report"])
+        self.fit_result.object = pre(d["report"])
         self._set_fit_text(config)
         self.fit_card.collapsed = False
         return d
@@ -208,17 +206,15 @@ class AnalysisView:
         try:
             rows = analysis.parameter_table(json.loads(event.new or "{}"))
         except (CassisError, ValueError) as exc:
-            self.fit_params.object = f"<p class='cl-fit-params-error'>{_pre(str(exc))}</p>"
+            self.fit_params.object = f"<p class='cl-fit-params-error'>{pre(str(exc))}</p>"
             return
         def fmt(r, k):
             v = r.get(k)
             return "" if v is None else f"{v:.4g}"
-        body = "".join(
-            f"<tr><td>{r['name']}</td><td>{fmt(r, 'value')}</td>"
-            f"<td>{'free' if r['vary'] and not r.get('expr') else ('= ' + r['expr'] if r.get('expr') else 'fixed')}</td>"
-            f"<td>{fmt(r, 'min')}</td><td>{fmt(r, 'max')}</td><td>{r.get('unit', '')}</td></tr>" for r in rows)
-        self.fit_params.object = ("<table class='cl-fit-params-table' style='font-size: 11px'><tr><th>parameter</th><th>start</th>"
-                                  "<th></th><th>min</th><th>max</th><th>unit</th></tr>" + body + "</table>")
+        cells = [(r["name"], fmt(r, "value"),
+                  "free" if r["vary"] and not r.get("expr") else ("= " + r["expr"] if r.get("expr") else "fixed"),
+                  fmt(r, "min"), fmt(r, "max"), r.get("unit", "")) for r in rows]
+        self.fit_params.object = table(("parameter", "start", "", "min", "max", "unit"), cells, "cl-fit-params-table")
 
     def _on_fit_from_model(self, event):
         cfg = self.session.model_config
@@ -243,7 +239,7 @@ class AnalysisView:
         self.rot_tau = pn.widgets.Checkbox(name="opacity correction (FWHM of the model)", value=False)
         self.rot_button = pn.widgets.Button(name="Rotational diagram", button_type="primary", width=150)
         self.rot_result = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-rot-result"])
-        self.rot_message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.rot_message = _message_pane()
         self.rot_points = ColumnDataSource({"x": [], "y": [], "upper": [], "lower": []}, name="rotdiagram_points")
         self.rot_line = ColumnDataSource({"x": [], "y": []}, name="rotdiagram_line")
         p = _small_plot("rotdiagram_plot", "E_up (K)", "ln(N_u/g_u)")
@@ -267,8 +263,8 @@ class AnalysisView:
         xs = np.linspace(0.0, float(e.max()) * 1.1, 50)
         self.rot_points.data = {"x": e, "y": y, "upper": y + s, "lower": y - s}
         self.rot_line.data = {"x": xs, "y": res.model(xs)}
-        dropped = "".join(f"<br>dropped {r['freq_mhz']:.4f} MHz: {r['reason']}" for r in d["dropped"])
-        self.rot_result.object = _pre(d["report"]) + (f"<small>{dropped[4:]}</small>" if dropped else "")
+        dropped = "".join(f"<br>dropped {r['freq_mhz']:.4f} MHz: {esc(r['reason'])}" for r in d["dropped"])
+        self.rot_result.object = pre(d["report"]) + (f"<small>{dropped[4:]}</small>" if dropped else "")
         self.rot_card.collapsed = False
         return d
 
@@ -291,7 +287,7 @@ class AnalysisView:
         self.vl_slider = pn.widgets.FloatSlider(name="v_lsr of the lines (km/s)", start=-100.0, end=100.0,
                                                 step=0.01, value=float(self.view.vlsr_input.value or 0.0))
         self.vl_result = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-vlsr-result"])
-        self.vl_message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.vl_message = _message_pane()
         self.vl_ccf = ColumnDataSource({"x": [], "y": []}, name="vlsr_ccf")
         p = _small_plot("vlsr_plot", "v_lsr (km/s)", "cross-correlation S/N", height=160)
         p.add_glyph(self.vl_ccf, Line(x="x", y="y", line_color="#1b1f24"))
@@ -329,7 +325,7 @@ class AnalysisView:
         self.vl_plot.xaxis[0].axis_label = "v_lsr (km/s)" if res.kind == "vlsr" else "z"
         self.vl_span.location = res.value
         self.vl_span.visible = True
-        self.vl_result.object = _pre(d["report"])
+        self.vl_result.object = pre(d["report"])
         if res.kind == "vlsr":
             self.view.vlsr_input.value = round(res.value, 6)  # the slider follows
         else:
@@ -344,7 +340,7 @@ class AnalysisView:
 
     # ------------------------------------------------------------------ shared
     def _error(self, alert, text: str) -> None:
-        alert.object = text
+        alert.object = message_box(text)
         alert.visible = True
 
     async def _run(self, alert, fn, arg):

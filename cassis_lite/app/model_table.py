@@ -14,6 +14,8 @@ import math
 
 import panel as pn
 
+from cassis_lite.app.text import esc
+
 COMPONENT_FIELDS = (("tex_k", "T_ex (K)", 2.8, None), ("fwhm_kms", "FWHM (km/s)", 0.01, None),
                     ("vlsr_kms", "v_lsr (km/s)", None, None), ("size_arcsec", "size (\")", 0.01, None))
 NEW_SPECIES = {"species": "CO", "ntot_cm2": 1e15}
@@ -101,7 +103,7 @@ class ModelTable:
                                    disabled=len(cfg["components"]) == 1)
             rm.on_click(lambda e, c=ci: self.on_action(("remove_component", c)))
             rows.append(pn.Row(add, rm))
-            cards.append(pn.Column(pn.pane.Markdown(f"**Component {name}**", margin=(0, 5)), *rows,
+            cards.append(pn.Column(pn.pane.HTML(f"<b>Component {esc(name)}</b>", margin=(0, 5)), *rows,
                                    sizing_mode="stretch_width", css_classes=["cl-component"]))
         self.rows.objects = cards
 

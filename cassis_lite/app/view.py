@@ -23,6 +23,7 @@ from bokeh.core.property.validation import validate as bokeh_validation
 
 from cassis_lite.app.model_table import ModelTable, apply_action
 from cassis_lite.app.session import MAX_LINES, Session, default_model
+from cassis_lite.app.text import MESSAGE_STYLES, esc, message_box
 from cassis_lite.app.yunits import Y_UNITS, base_unit, beam_axes, display_factor
 from cassis_lite.errors import CassisError
 
@@ -114,18 +115,18 @@ class CassisView:
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end")
         self.x_axis = pn.widgets.Select(name="x axis", options=list(X_AXES), width=150)
         self.y_unit = pn.widgets.Select(name="y axis", options=list(Y_UNITS), width=100)
-        self.y_note = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["cl-y-note"])
+        self.y_note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-y-note"])
         self.window_select = pn.widgets.Select(name="Window", options=["all"], width=200)
         self.vlsr_input = pn.widgets.FloatInput(name="v_lsr (km/s)", value=0.0, step=0.1, width=110)
         self.redshift_input = pn.widgets.FloatInput(name="redshift z", value=0.0, step=0.001, start=0.0, width=100)
-        self.message = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
-                                     css_classes=["cl-message"])
-        self.info = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["cl-info"])
+        self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["cl-message"],
+                                    styles=dict(MESSAGE_STYLES["error"], padding="4px 10px", **{"border-radius": "4px"}))
+        self.info = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-info"])
 
         self.species_filter = pn.widgets.TextInput(name="Species (comma separated, empty = all)", value="")
         self.eup_max = pn.widgets.FloatInput(name="E_up max (K)", value=None, start=0.0)
         self.aij_min = pn.widgets.FloatInput(name="A_ij min (s^-1)", value=None, start=0.0)
-        self.transition = pn.pane.Markdown("Click a line marker to see its transition.",
+        self.transition = pn.pane.HTML("Click a line marker to see its transition.",
                                            sizing_mode="stretch_width", css_classes=["cl-transition"])
 
         self.model_species = pn.widgets.TextInput(name="Species", value="CO")
@@ -222,13 +223,15 @@ class CassisView:
 
     def _build_layout(self):
         # files are opened from the page's drop zone (web/main.js): it checks the size first
-        top = pn.FlexBox(self.sample_select, self.url_input, self.url_button, self.x_axis, self.y_unit,
-                         self.window_select, self.vlsr_input, self.redshift_input, sizing_mode="stretch_width")
+        # a Row that wraps, not pn.FlexBox: that one is a ReactiveHTML, which needs eval in the page
+        top = pn.Row(self.sample_select, self.url_input, self.url_button, self.x_axis, self.y_unit,
+                     self.window_select, self.vlsr_input, self.redshift_input, sizing_mode="stretch_width",
+                     styles={"flex-wrap": "wrap"})
         lines_card = pn.Card(self.species_filter, self.eup_max, self.aij_min, self.transition,
                              title="Lines", sizing_mode="stretch_width")
         model_card = pn.Card(self.show_model, self.model_species, self.log_ntot, self.tex, self.fwhm,
                              self.model_vlsr, self.size, self.telescope,
-                             pn.pane.Markdown("**Components x species** (the sliders set c1, species 1)",
+                             pn.pane.HTML("<b>Components x species</b> (the sliders set c1, species 1)",
                                               margin=(8, 5, 0, 5)),
                              self.model_table.panel,
                              pn.Row(self.model_download, self.lines_download),
@@ -242,7 +245,7 @@ class CassisView:
 
     # ------------------------------------------------------------------ messages
     def show_error(self, text: str) -> None:
-        self.message.object = text
+        self.message.object = message_box(text)
         self.message.visible = True
 
     def clear_error(self) -> None:
@@ -427,9 +430,9 @@ class CassisView:
         d = self.lines_source.data
         i = new[0]
         self.transition.object = (
-            f"**{d['species'][i]}** {d['qn'][i]}  \n"
+            f"<b>{esc(d['species'][i])}</b> {esc(d['qn'][i])}<br>"
             f"frequency {d['freq_mhz'][i]:.4f} MHz, A_ij {d['aij'][i]:.3e} s^-1, "
-            f"E_up {d['eup_k'][i]:.2f} K, g_up {d['gup'][i]}")
+            f"E_up {d['eup_k'][i]:.2f} K, g_up {d['gup'][i]:g}")
 
     # ------------------------------------------------------------------ drawing
     def _x(self, freq_mhz):
@@ -514,7 +517,11 @@ class CassisView:
             return
         self.plot.xaxis[0].axis_label = self.x_axis.value
         self._y_label()
-        self.info.object = (f"**{sp.name}** ({sp.format}): {sp.freq_mhz.size} channels, "
+        telescopes = [f"{name} {lo / 1e3:g}-{hi / 1e3:g} GHz" for name, (lo, hi) in
+                      (sp.meta.get("telescopes") or {}).items()] or [sp.telescope]
+        source = ", ".join(str(v) for v in (sp.meta.get("object"), *telescopes) if v)
+        self.info.object = (f"<b>{esc(sp.name)}</b> ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
+                            f"{sp.freq_mhz.size} channels, "
                             f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s")
         self._set_range(self.window_select.value)
@@ -573,11 +580,11 @@ class CassisView:
             if reason:
                 self.y_unit.value = native[0] if native else "K"
                 self.y_unit.disabled = True
-                self.y_note.object = f"K <-> Jy/beam switch off: {reason}."
+                self.y_note.object = esc(f"K <-> Jy/beam switch off: {reason}.")
             else:
                 self.y_unit.disabled = False
                 self.y_note.object = ("" if native[0] == self.y_unit.value else
-                                      f"y axis in {self.y_unit.value}, converted with {beam[2]}.")
+                                      esc(f"y axis in {self.y_unit.value}, converted with {beam[2]}."))
         finally:
             self._updating = updating
 

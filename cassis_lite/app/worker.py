@@ -41,21 +41,37 @@ def _param(params: dict, key: str):
     return values[-1] if values else None
 
 
-def _model_from_params(view: CassisView, params: dict) -> None:
-    """?species=CO&tex=100&ntot=1e16&fwhm=3&vlsr=0&size=10 sets the model sliders."""
-    mapping = {"tex": view.tex, "fwhm": view.fwhm, "vlsr": view.model_vlsr, "size": view.size}
-    for key, widget in mapping.items():
-        value = _param(params, key)
-        if value is not None:
-            widget.value = min(max(float(value), widget.start), widget.end)
-    ntot = _param(params, "ntot")
-    if ntot is not None:
-        import math
+def _model_from_params(view: CassisView, params: dict) -> list[str]:
+    """?species=CO&tex=100&ntot=1e16&fwhm=3&vlsr=0&size=10 sets the model sliders.
 
-        view.log_ntot.value = min(max(math.log10(float(ntot)), view.log_ntot.start), view.log_ntot.end)
+    Returns the problems (a value that is not a number, or outside a slider's range): those
+    values are ignored and the caller shows the messages."""
+    import math
+
+    problems = []
+    mapping = {"tex": view.tex, "fwhm": view.fwhm, "vlsr": view.model_vlsr, "size": view.size,
+               "ntot": view.log_ntot}
+    for key, widget in mapping.items():
+        text = _param(params, key)
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if key == "ntot":
+            value = math.log10(value) if value > 0 else math.nan
+        if not math.isfinite(value):
+            problems.append(f"URL parameter {key}={text!r} is not a number: ignored")
+        elif not widget.start <= value <= widget.end:
+            problems.append(f"URL parameter {key}={text!r} is outside {widget.name} "
+                            f"[{widget.start:g}, {widget.end:g}]: ignored")
+        else:
+            widget.value = value
     species = _param(params, "species")
     if species:
         view.model_species.value = species
+    return problems
 
 
 def _pyodide_compat() -> None:
@@ -85,12 +101,14 @@ async def start(site_json: str, start_json: str):
     view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
                       webgl=webgl, defer_analysis=True)
     _app["view"] = view
-    _model_from_params(view, params)
+    problems = _model_from_params(view, params)
     lines = _param(params, "lines")
     if lines:
         view.species_filter.value = lines
     url = _param(params, "spectrum")
     sample = _param(params, "sample")
+    if sample and sample not in samples:
+        problems.append(f"unknown sample {sample!r} (bundled: {', '.join(samples)})")
     try:
         if url:
             view.load(await fetch_bytes(urljoin(start_msg["href"], url)), url.rsplit("/", 1)[-1])
@@ -100,7 +118,9 @@ async def start(site_json: str, start_json: str):
             default = next((n for n in samples if n.endswith(".lis")), next(iter(samples)))
             view.sample_select.value = default
     except CassisError as exc:
-        view.show_error(str(exc))
+        problems.append(str(exc))
+    if problems:
+        view.show_error("; ".join(problems))
     view.layout.servable()
     return await write_doc()
 

@@ -1,9 +1,10 @@
-"""``cassis-lite serve`` and ``cassis-lite build-site``: the browser app as a static site.
+"""``cassis-lite serve``: the browser app (a static site built by ``make site``) over HTTP.
 
-``serve`` is a small standard-library HTTP server for the built folder: correct MIME types
+A small standard-library HTTP server for the built folder: correct MIME types
 (``application/wasm`` included), precompressed ``.gz`` twins sent to browsers that accept gzip,
-revalidation headers (``no-cache`` + ETag) so a rebuilt site is never served stale.
-``build-site`` runs ``build_scripts/build_site.py`` of the source checkout.
+revalidation headers (``no-cache`` + ETag) so a rebuilt site is never served stale. The site is
+built from a source checkout (``make site``, or ``python build_scripts/build_site.py --out DIR``):
+building is a job of the source tree, not of the installed package.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import email.utils
 import http.server
 import mimetypes
 import os
-import subprocess
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -36,6 +35,21 @@ MIME_TYPES = {
     ".png": "image/png",
     ".woff2": "font/woff2",
 }
+
+
+#: Content-Security-Policy of the site's pages, sent by this server and written into every page as
+#: a <meta> by the site builder (so that a static host serves it too): scripts only from files of
+#: the site (no inline script, no event-handler attribute, no eval), nothing from another origin.
+#: Inline styles stay allowed: Bokeh and Panel lay out with style attributes, and a style cannot
+#: run code.
+DOCUMENT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+                "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: A Web Worker gets the policy of its own script's response, not the page's. The Python worker
+#: compiles WebAssembly and runs the JavaScript that Panel hands to Pyodide (eval): allowed there,
+#: where no page content is parsed as HTML; still nothing from another origin (data: URLs: zstddec
+#: fetches its own WebAssembly from one).
+WORKER_CSP = "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src 'self' data:"
 
 
 class SiteError(CassisError):
@@ -67,7 +81,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     def send_head(self):
         path = self.translate_path(self.path)
         if os.path.isdir(path):
-            return super().send_head()
+            index = os.path.join(path, "index.html")
+            if not self.path.split("?", 1)[0].endswith("/") or not os.path.isfile(index):
+                return super().send_head()  # the redirect to "dir/", or the error
+            path = index
         gz = path + ".gz"
         accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         if accepts_gzip and os.path.isfile(gz) and os.path.isfile(path):
@@ -97,6 +114,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", email.utils.formatdate(stat_for_etag.st_mtime, usegmt=True))
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        if ctype.startswith("text/html"):
+            self.send_header("Content-Security-Policy", DOCUMENT_CSP)
+        elif ctype.startswith("text/javascript"):
+            self.send_header("Content-Security-Policy", WORKER_CSP)
         self.end_headers()
         return f
 
@@ -112,7 +135,7 @@ def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int
     directory = Path(directory)
     if not (directory / "index.html").is_file():
         raise SiteError(f"{directory}: no index.html; build the site first (make site, or "
-                        "cassis-lite build-site --out DIR)")
+                        "python build_scripts/build_site.py --out DIR)")
     handler = partial(type("Handler", (SiteHandler,), {"quiet": quiet}), directory=str(directory))
     try:
         return SiteServer((host, port), handler)
@@ -135,42 +158,10 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_script() -> Path:
-    script = Path(__file__).resolve().parents[2] / "build_scripts" / "build_site.py"
-    if not script.is_file():
-        raise SiteError("build-site needs a source checkout of cassis-lite (build_scripts/build_site.py not found)")
-    return script
-
-
-def build_site(args: argparse.Namespace) -> int:
-    cmd = [sys.executable, str(build_script()), "--out", str(args.out)]
-    for origin in args.allow_origin:
-        cmd += ["--allow-origin", origin]
-    if args.samples:
-        cmd += ["--samples", str(args.samples)]
-    if args.portable:
-        cmd += ["--portable"]
-    status = subprocess.run(cmd).returncode
-    if status:
-        raise SiteError(f"site build failed (exit status {status})")
-    return 0
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("serve", help="serve the built browser app (static site) over HTTP",
-                              description="Serve a site built by `make site` / `cassis-lite build-site`.")
+                              description="Serve a site built by `make site` (build_scripts/build_site.py).")
     p.add_argument("--dir", default="site", help="site folder (default: site)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 = any free port)")
     p.set_defaults(func=serve)
-
-    b = subparsers.add_parser("build-site", help="build the browser app as a static site",
-                              description="Assemble the self-hosted static site (Pyodide, packages, "
-                              "line database, samples) from pinned, verified inputs.")
-    b.add_argument("--out", required=True, help="output folder")
-    b.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                   help="origin allowed to drive an embedded app through postMessage (repeatable)")
-    b.add_argument("--samples", help="folder of sample spectra to bundle (default: ../shared/samples)")
-    b.add_argument("--portable", action="store_true",
-                   help="keep wheels deflated (for static hosts that do not gzip .whl responses)")
-    b.set_defaults(func=build_site)

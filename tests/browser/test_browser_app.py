@@ -256,6 +256,19 @@ def test_velocity_axis_uses_core_units(app_page):
     app_page.page.evaluate(set_axis, "Frequency (GHz)")
 
 
+def plain_server(directory):
+    """A plain static server (Python's), standing for another site."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
 HOST_PAGE = "<!doctype html><title>host</title><body><iframe id='app' src='{src}' width=900 height=600></iframe></body>"
 
 
@@ -270,7 +283,7 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser, tmp_path):
     assert page.evaluate("window.CASSIS_SITE.allowedOrigins") == []  # `make site` allows no other origin
     # a host page on another origin (localhost vs 127.0.0.1) embedding the app gets no answer
     (tmp_path / "index.html").write_text(HOST_PAGE.format(src=app_page.base + "index.html"))
-    server, host_base = serve_dir(tmp_path)
+    server, host_base = plain_server(tmp_path)  # another site: not cassis-lite serve (nor its policy)
     host_url = host_base.replace("127.0.0.1", "localhost") + "index.html"
     context = browser.new_context()
     try:
