@@ -87,8 +87,8 @@ def main(argv=None) -> int:
     from cassis_lite.app import analysis
     from cassis_lite.app.session import Session
     from cassis_lite.commands.serve import make_server
-    from cassis_lite.fit import fit_lte
-    from cassis_lite.identify import LteSetup, identify_spectrum
+    from cassis_lite.fitting.lte_fit import fit_lte
+    from cassis_lite.analysis.identify import LteSetup, identify_spectrum
     from cassis_lite.readers import read_spectrum
 
     session = Session()

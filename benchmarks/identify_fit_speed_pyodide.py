@@ -35,7 +35,7 @@ from cassis_lite.linedb import LineDatabase
 db = LineDatabase("/home/pyodide/cassis_lite/data/cassis_lite.db")
 ns["bench_identify"](db)
 ns["bench_fit"](db)
-from cassis_lite.fit import fit_lte
+from cassis_lite.fitting.lte_fit import fit_lte
 from cassis_lite.readers import read_spectrum
 sp = read_spectrum("/home/pyodide/data/I16293_Synthetic_CO.lis")
 r = fit_lte(sp.freq_mhz, sp.intensity, json.loads(%r), db, vlsr_file_kms=sp.vlsr_kms)
@@ -44,7 +44,7 @@ print("CO_FIT " + json.dumps({n: [p.value, p.stderr] for n, p in r.params.items(
 
 
 def co_fit_cpython() -> dict:
-    from cassis_lite.fit import fit_lte
+    from cassis_lite.fitting.lte_fit import fit_lte
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
     sp = read_spectrum(str(ROOT / "tests" / "data" / "I16293_Synthetic_CO.lis"))

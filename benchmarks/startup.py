@@ -16,7 +16,7 @@ the wheels and importing Panel and Bokeh), for comparison.
 - slider: time from a model slider change (T_ex) to the redrawn model in the page, for the
   full CH3OH forest over a 100,000-channel spectrum.
 
-Targets (issue 5): cold <= 1.6x bare, warm <= 1.2x bare, <= 25 MB cold, slider < 150 ms.
+Targets: cold and warm <= 1.2x bare, <= 25 MB cold, slider < 100 ms.
 The last three lines are ``cold_ratio: x``, ``warm_ratio: x``, ``cold_mb: x``.
 """
 
@@ -124,15 +124,15 @@ def main(argv=None) -> int:
     if not (args.site / "site-lock.json").exists():
         raise SystemExit(f"{args.site}: not built (make site)")
 
-    from playwright.sync_api import sync_playwright
-
     from bench_site import serve_site
 
     with serve_site(args.site) as base:
-        return run(args, base)
+        return measure_all(args, base)
 
 
-def run(args, base: str) -> int:
+def measure_all(args, base: str) -> int:
+    from playwright.sync_api import sync_playwright
+
     pages = (("bare", "bare.html"), ("app", "index.html"), ("import", "index.html?nosnapshot"))
     results = {key: {"cold": [], "warm": [], "mb": []} for key, _ in pages}
     with sync_playwright() as pw:

@@ -1,4 +1,7 @@
-"""Physical constants in SI units (CODATA 2018, exact where the SI defines them)."""
+"""Physical constants in SI units (CODATA 2018, exact where the SI defines them), and the
+numerical constants of Gaussian profiles and angles used throughout the core."""
+
+import math
 
 H_PLANCK = 6.62607015e-34  # J s
 K_BOLTZMANN = 1.380649e-23  # J / K
@@ -8,3 +11,10 @@ T_CMB = 2.73  # K, CASSIS's default cosmic background temperature
 HK_MHZ = H_PLANCK * 1e6 / K_BOLTZMANN  # h/k for nu in MHz, K per MHz
 CM1_TO_K = H_PLANCK * C_LIGHT * 100.0 / K_BOLTZMANN  # 1 cm^-1 in K (1.4387769 K)
 CM1_TO_MHZ = C_LIGHT * 100.0 / 1e6  # 1 cm^-1 in MHz (29979.2458)
+
+#: sigma = FWHM * FWHM_TO_SIGMA for a Gaussian: 1 / (2 sqrt(2 ln 2))
+FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+#: integral of a unit-peak Gaussian over its FWHM: sqrt(pi / (4 ln 2)) = 1.0645 (RADEX's flux factor)
+GAUSS_AREA = math.sqrt(math.pi / (4.0 * math.log(2.0)))
+#: one arcsecond in radians
+ARCSEC_RAD = math.pi / (180.0 * 3600.0)

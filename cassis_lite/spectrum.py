@@ -107,8 +107,7 @@ class Spectrum:
         if not np.all(np.isfinite(freq)) or np.any(freq <= 0):
             raise SpectrumError(f"spectral axis ({kind} in {x_unit}) gives non-positive or infinite frequencies")
         steps = np.diff(freq)
-        reversals, gaps = window_breaks(freq, steps)
-        n_windows = 1 + reversals + gaps
+        reversals = count_reversals(steps)
         repeats = int(np.count_nonzero(steps == 0))
         if repeats and repeats >= 0.01 * freq.size:
             raise SpectrumError(f"spectral axis repeats the same value {repeats} times: not a spectral axis")
@@ -123,7 +122,7 @@ class Spectrum:
             if err is not None:
                 err = err[order]
         meta = dict(fields.pop("meta", None) or {})
-        meta.setdefault("n_windows", n_windows)
+        meta.setdefault("n_windows", len(window_slices(freq)))
         return cls(freq_mhz=freq, intensity=y, uncertainty=err, x_original=x, x_unit=x_unit,
                    x_kind=kind, rest_freq_mhz=rest_freq_mhz, velocity_convention=velocity_convention,
                    air_wavelength=air_wavelength, meta=meta, **fields)
@@ -171,6 +170,27 @@ class Spectrum:
         return replace(self, intensity=conv(self.intensity), y_unit="K",
                        uncertainty=None if self.uncertainty is None else np.abs(conv(self.uncertainty)),
                        meta=dict(self.meta))
+
+    def intensity_in_kelvin(self) -> tuple[np.ndarray, str | None]:
+        """The intensity in K where it can be converted, and a note where it could not.
+
+        Templates, column densities and fits are on the T_mb scale: mK -> K; Jy/beam -> K with
+        the file's beam (Rayleigh-Jeans, :func:`cassis_lite.units.jy_per_beam_to_k`); any other
+        unit is used as it is, and the note says so (the numbers are then off scale)."""
+        scale = units.intensity_unit_scale(self.y_unit)
+        y = self.intensity
+        if scale is None:
+            return y, f"intensity unit {self.y_unit or 'unknown'!r} taken as K"
+        base, factor = scale
+        if base == "K":
+            return y * factor, None
+        if base == "Jy/beam" and self.beam_arcsec:
+            return units.jy_per_beam_to_k(y * factor, self.freq_mhz, *self.beam_arcsec), None
+        return y, f"intensity in {self.y_unit} without a beam: taken as K (column densities off scale)"
+
+    def windows(self) -> list[slice]:
+        """The contiguous spectral windows of the axis (:func:`window_slices`)."""
+        return window_slices(self.freq_mhz)
 
     def to_jy_per_beam(self, beam_arcsec=None) -> Spectrum:
         """Copy in Jy/beam from K (needs a beam)."""
@@ -221,33 +241,45 @@ class Spectrum:
         }
 
 
-def window_breaks(freq: np.ndarray, steps: np.ndarray | None = None) -> tuple[int, int]:
-    """``(n_reversals, n_gaps)`` of an axis: steps against the majority direction (or repeats),
-    and steps in that direction larger than 10 times the median step (gaps between windows)."""
-    if freq.size < 2:
-        return 0, 0
-    d = np.diff(freq) if steps is None else steps
-    n_up = int(np.count_nonzero(d > 0))
-    if n_up == d.size:  # the common case: strictly ascending
-        reversals, forward = 0, d
-    else:
-        n_down = int(np.count_nonzero(d < 0))
-        if n_down == d.size:
-            reversals, forward = 0, -d
-        else:
-            along = d if n_up >= n_down else -d
-            reversals = int(np.count_nonzero(along <= 0))
-            forward = along[along > 0]
-    gaps = 0
-    if forward.size:
-        lo, hi = forward.min(), forward.max()
-        if hi > 10.0 * lo:  # only then can a step exceed 10 x the median
-            with np.errstate(over="ignore"):
-                gaps = int(np.count_nonzero(forward > 10.0 * np.median(forward)))
-    return reversals, gaps
+def count_reversals(steps: np.ndarray) -> int:
+    """Steps of an axis against its majority direction, repeats included (a .lis file's windows
+    one after the other reverse a few times; a column that is not a spectral axis, often)."""
+    if steps.size == 0:
+        return 0
+    n_up = int(np.count_nonzero(steps > 0))
+    if n_up == steps.size:  # the common case: strictly ascending
+        return 0
+    n_down = int(np.count_nonzero(steps < 0))
+    return int(np.count_nonzero((steps if n_up >= n_down else -steps) <= 0))
 
 
-def count_windows(freq: np.ndarray) -> int:
-    """Number of spectral windows: 1 + reversals + gaps (see :func:`window_breaks`)."""
-    reversals, gaps = window_breaks(freq)
-    return 1 + reversals + gaps
+def window_slices(freq, gap_factor: float = 3.0) -> list[slice]:
+    """Contiguous spectral windows of an axis: the one definition used by the readers, the
+    noise estimate of each window, the fit's rms windows and the screen.
+
+    The axis is split where a step (in absolute value) exceeds ``gap_factor`` times both
+    neighbouring steps: a gap between two windows, or the jump from one window to the next in a
+    file that holds them one after the other in any order. Windows of different resolution that
+    touch are not split.
+    """
+    f = np.asarray(freq, dtype=float)
+    df = np.abs(np.diff(f))
+    if df.size < 2:
+        return [slice(0, f.size)]
+    left = np.concatenate(([df[1]], df[:-1]))
+    right = np.concatenate((df[1:], [df[-2]]))
+    breaks = np.flatnonzero(df > gap_factor * np.maximum(left, right)) + 1
+    edges = np.concatenate(([0], breaks, [f.size]))
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def window_mask(freq_axis, freq_mhz) -> np.ndarray:
+    """Mask of the frequencies ``freq_mhz`` that fall inside a window of the ascending
+    ``freq_axis`` (not in the gaps between windows)."""
+    f = np.asarray(freq_axis, dtype=float)
+    x = np.asarray(freq_mhz, dtype=float)
+    wins = window_slices(f)
+    starts = np.array([f[w.start] for w in wins])
+    ends = np.array([f[w.stop - 1] for w in wins])
+    i = np.searchsorted(starts, x, side="right") - 1
+    return (i >= 0) & (x <= ends[np.clip(i, 0, None)])

@@ -28,10 +28,9 @@ import re
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, CM1_TO_MHZ, K_BOLTZMANN
+from cassis_lite.constants import ARCSEC_RAD, C_LIGHT, C_LIGHT_KMS, CM1_TO_MHZ, K_BOLTZMANN
 from cassis_lite.errors import CassisError
 
-ARCSEC_RAD = math.pi / (180.0 * 3600.0)
 JY = 1e-26  # W m^-2 Hz^-1
 
 VELOCITY_CONVENTIONS = ("radio", "optical", "relativistic")
@@ -223,27 +222,34 @@ def rest_freq(observed_freq_mhz, vlsr_kms=0.0, redshift=0.0):
 # --- intensity -------------------------------------------------------------------------------
 
 def beam_solid_angle_sr(bmaj_arcsec, bmin_arcsec=None):
-    """Solid angle (sr) of a Gaussian beam with FWHM axes in arcsec: pi bmaj bmin / (4 ln 2)."""
-    if bmin_arcsec is None:
-        bmin_arcsec = bmaj_arcsec
-    if not (bmaj_arcsec > 0 and bmin_arcsec > 0):
+    """Solid angle (sr) of a Gaussian beam with FWHM axes in arcsec: pi bmaj bmin / (4 ln 2).
+
+    The axes may be arrays (a dish beam changes with frequency)."""
+    bmaj = np.asarray(bmaj_arcsec, dtype=float)
+    bmin = bmaj if bmin_arcsec is None else np.asarray(bmin_arcsec, dtype=float)
+    if not (np.all(bmaj > 0) and np.all(bmin > 0)):
         raise UnitError(f"beam axes must be positive (got {bmaj_arcsec!r}, {bmin_arcsec!r} arcsec)")
-    return math.pi * (bmaj_arcsec * ARCSEC_RAD) * (bmin_arcsec * ARCSEC_RAD) / (4.0 * math.log(2.0))
+    omega = math.pi * (bmaj * ARCSEC_RAD) * (bmin * ARCSEC_RAD) / (4.0 * math.log(2.0))
+    return float(omega) if omega.ndim == 0 else omega
+
+
+def k_per_jy_per_beam(freq_mhz, bmaj_arcsec, bmin_arcsec=None):
+    """Kelvin per Jy/beam (Rayleigh-Jeans): c^2 1e-26 / (2 k Omega nu^2), the one implementation of
+    the K <-> Jy/beam conversion (frequencies and beam axes may be arrays)."""
+    omega = beam_solid_angle_sr(bmaj_arcsec, bmin_arcsec)
+    nu_hz = np.asarray(freq_mhz, dtype=float) * 1e6
+    return JY * C_LIGHT**2 / (2.0 * K_BOLTZMANN * omega * nu_hz**2)
 
 
 def jy_per_beam_to_k(flux_jy_beam, freq_mhz, bmaj_arcsec, bmin_arcsec=None):
     """Brightness temperature (K, Rayleigh-Jeans) of a flux density per beam (Jy/beam):
     T = c^2 S 1e-26 / (2 k Omega nu^2)."""
-    omega = beam_solid_angle_sr(bmaj_arcsec, bmin_arcsec)
-    nu_hz = np.asarray(freq_mhz, dtype=float) * 1e6
-    return np.asarray(flux_jy_beam, dtype=float) * JY * C_LIGHT**2 / (2.0 * K_BOLTZMANN * omega * nu_hz**2)
+    return np.asarray(flux_jy_beam, dtype=float) * k_per_jy_per_beam(freq_mhz, bmaj_arcsec, bmin_arcsec)
 
 
 def k_to_jy_per_beam(temperature_k, freq_mhz, bmaj_arcsec, bmin_arcsec=None):
     """Flux density per beam (Jy/beam) of a Rayleigh-Jeans brightness temperature (K)."""
-    omega = beam_solid_angle_sr(bmaj_arcsec, bmin_arcsec)
-    nu_hz = np.asarray(freq_mhz, dtype=float) * 1e6
-    return np.asarray(temperature_k, dtype=float) * 2.0 * K_BOLTZMANN * omega * nu_hz**2 / (JY * C_LIGHT**2)
+    return np.asarray(temperature_k, dtype=float) / k_per_jy_per_beam(freq_mhz, bmaj_arcsec, bmin_arcsec)
 
 
 # intensity units that are pure rescalings of K or Jy (others are kept as written)

@@ -10,7 +10,7 @@ import pytest
 
 from cassis_lite.cli import main
 from cassis_lite.errors import CassisError
-from cassis_lite.fit import fit_lte, split_fit_config
+from cassis_lite.fitting.lte_fit import fit_lte, split_fit_config
 from cassis_lite.linedb import LineDatabase, default_database_path
 from cassis_lite.lte import compute_spectrum
 from i16293 import CASSIS_VALUES, co_fit_config

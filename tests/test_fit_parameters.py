@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cassis_lite.parameters import (FitError, Parameter, ParameterError, Parameters, format_value_error,
+from cassis_lite.fitting.parameters import (FitError, Parameter, ParameterError, Parameters, format_value_error,
                                     least_squares_fit, parameters_from_spec)
 
 

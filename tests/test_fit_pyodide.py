@@ -17,12 +17,12 @@ pytestmark = pytest.mark.slow
 
 CALLS = """
 import json
-from cassis_lite.fit import fit_lte
-from cassis_lite.identify import LteSetup, identify_spectrum
+from cassis_lite.fitting.lte_fit import fit_lte
+from cassis_lite.analysis.identify import LteSetup, identify_spectrum
 from cassis_lite.linedb import LineDatabase
 from cassis_lite.readers import read_spectrum
-from cassis_lite.rotdiagram import measure_species_lines, rotational_diagram
-from cassis_lite.vlsr import find_velocity, species_line_weights
+from cassis_lite.analysis.rotdiagram import measure_species_lines, rotational_diagram
+from cassis_lite.analysis.vlsr import find_velocity, species_line_weights
 
 db = LineDatabase(DB)
 sp = read_spectrum(SAMPLE)

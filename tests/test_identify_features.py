@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from cassis_lite.features import SpectrumDataError, find_features, gaussian_smooth, robust_rms, window_slices
+from cassis_lite.analysis.features import SpectrumDataError, find_features, gaussian_smooth, robust_rms
+from cassis_lite.spectrum import window_slices
 
 C = 299792.458
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from cassis_lite.lte import Layer, LineList, ModelConfig, component_opacity, convert_tmb, radiative_transfer
-from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor, jy_per_beam_to_k
+from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
+from cassis_lite.units import k_per_jy_per_beam as jy_per_beam_to_k
 from cassis_lite.lte.physics import (
     FWHM_TO_SIGMA,
     line_centre_mhz,

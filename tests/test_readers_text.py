@@ -28,10 +28,13 @@ def test_cassis_lis_sample():
     np.testing.assert_array_equal(sp.freq_mhz, table[order, 0])
     np.testing.assert_array_equal(sp.intensity, table[order, 4])
     assert sp.meta["n_windows"] == 4 and sp.meta["declared_n_lines"] == 4000
-    # each window's rest frequency, recovered from the VeloLsb column, is the catalogue line:
-    # 13CO 5-4, 13CO 10-9, CO 5-4, CO 10-9 (CDMS: 550926.2850, 1101349.597, 576267.9305, 1151985.452 MHz)
+    # each window's rest frequency, recovered from the VeloLsb column, is the catalogue line, in
+    # frequency order (as sp.windows()): 13CO 5-4, CO 5-4, 13CO 10-9, CO 10-9
+    # (CDMS: 550926.2850, 576267.9305, 1101349.597, 1151985.452 MHz)
     np.testing.assert_allclose(sp.meta["window_rest_freq_mhz"],
-                               [550926.2850, 1101349.597, 576267.9305, 1151985.452], atol=0.01)
+                               [550926.2850, 576267.9305, 1101349.597, 1151985.452], atol=0.01)
+    assert [(sp.freq_mhz[w.start] < r < sp.freq_mhz[w.stop - 1]) for w, r in
+            zip(sp.windows(), sp.meta["window_rest_freq_mhz"])] == [True] * 4
     assert sp.freq_mhz[0] == pytest.approx(550899.013077502) and sp.freq_mhz[-1] == pytest.approx(1152035.423902)
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from cassis_lite.lte.transfer import Layer, LineList, component_opacity, radiative_transfer
-from cassis_lite.rotdiagram import (RotationalDiagramError, integrate_lines, jy_to_k, opacity_correction,
-                                    rotational_diagram, upper_level_column)
+from cassis_lite.analysis.rotdiagram import (RotationalDiagramError, integrate_lines, opacity_correction,
+                                             rotational_diagram, upper_column_from_area)
+from cassis_lite.units import k_per_jy_per_beam as jy_to_k
 
 # a K-ladder-like set of lines (CH3CN 12-11 near 220.7 GHz: frequencies, A, g_u, E_up from CDMS)
 FREQ = np.array([220747.2617, 220743.0111, 220730.2611, 220709.0165, 220679.2869, 220641.0839])
@@ -45,7 +46,7 @@ def test_upper_level_column_against_astropy():
     w = 3.2 * u.K * u.km / u.s
     a = 9.24e-4 / u.s
     ref = (8 * math.pi * c.k_B * nu**2 * w / (c.h * c.c**3 * a)).to(u.cm**-2).value
-    assert upper_level_column(220747.2617, 9.24e-4, 3.2) == pytest.approx(ref, rel=1e-12)
+    assert upper_column_from_area(220747.2617, 9.24e-4, 3.2) == pytest.approx(ref, rel=1e-12)
 
 
 def test_jy_to_k_against_astropy():
@@ -136,7 +137,7 @@ def test_cli_rotdiagram_from_table_and_spectrum(tmp_path, capsys):
     q = db.partition_function("CO").q
     # thin LTE areas at 40 K, 1e14 cm-2 from the same formula inverted by hand
     nu = 1e14 * t.gup * np.exp(-t.eup_k / 40.0) / q(40.0)
-    area = nu / upper_level_column(t.freq_mhz, t.aij, 1.0)
+    area = nu / upper_column_from_area(t.freq_mhz, t.aij, 1.0)
     path = tmp_path / "lines.csv"
     rows = ["freq_mhz,aij,gup,eup_k,area_k_kms,area_err_k_kms"]
     rows += [f"{f},{a},{g},{e},{w},{0.01 * w}" for f, a, g, e, w in zip(t.freq_mhz, t.aij, t.gup, t.eup_k, area)]

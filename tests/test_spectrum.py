@@ -6,7 +6,7 @@ from astropy import units as u
 
 from cassis_lite import units
 from cassis_lite.constants import C_LIGHT_KMS
-from cassis_lite.spectrum import Spectrum, SpectrumError, count_windows
+from cassis_lite.spectrum import Spectrum, SpectrumError, window_slices
 
 F0 = 230538.0
 
@@ -50,7 +50,8 @@ def test_windows_in_any_order_are_merged_and_counted():
     assert sp.meta["n_windows"] == 3
     np.testing.assert_array_equal(sp.intensity[:11], 2.0)
     np.testing.assert_array_equal(sp.intensity[11:22], 1.0)
-    assert count_windows(np.arange(10.0)) == 1
+    assert len(window_slices(np.arange(10.0))) == 1
+    assert [(w.start, w.stop) for w in sp.windows()] == [(0, 11), (11, 22), (22, 33)]
 
 
 @pytest.mark.parametrize("x,y,message", [

@@ -153,9 +153,7 @@ class AnalysisView:
         if hasattr(self.view, "_y_factor"):  # the model is in K: drawn in the y axis' unit
             factor = self.view._y_factor(sp.freq_mhz, "K")
         else:
-            from cassis_lite.identify import spectrum_in_kelvin
-
-            y_k, _ = spectrum_in_kelvin(sp)
+            y_k, _ = sp.intensity_in_kelvin()
             if not np.allclose(y_k, sp.intensity, equal_nan=True):
                 return  # the plot shows the file's unit
             factor = 1.0

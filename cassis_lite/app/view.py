@@ -659,9 +659,9 @@ class CassisView:
         m = self.session.model
         out = io.StringIO()
         if m is not None:
-            from cassis_lite.commands.model import write_csv
+            from cassis_lite.readers.writers import write_model_csv
 
-            write_csv(m, out, with_tau=m.tau is not None)
+            write_model_csv(m, out, with_tau=m.tau is not None)
         return io.BytesIO(out.getvalue().encode())
 
     def _lines_csv(self):

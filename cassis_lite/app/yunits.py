@@ -1,7 +1,7 @@
 """The plot's y axis in K or Jy/beam: which beam converts, and the factor per channel.
 
 Only the display changes; the spectrum and the model keep their own units. The conversion is
-the core's (:func:`cassis_lite.units.k_to_jy_per_beam`): S = 2 k Omega nu^2 T / (c^2 1e-26),
+the core's (:func:`cassis_lite.units.k_per_jy_per_beam`): S = 2 k Omega nu^2 T / (c^2 1e-26),
 Omega = pi bmaj bmin / (4 ln 2), with the spectrum's beam if the file gives one, else the beam of
 the model's telescope (a dish beam 1.22 c / (nu D) changes with frequency).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cassis_lite.units import intensity_unit_scale, k_to_jy_per_beam
+from cassis_lite.units import intensity_unit_scale, k_per_jy_per_beam
 
 Y_UNITS = ("K", "Jy/beam")
 
@@ -36,13 +36,6 @@ def beam_axes(spectrum, telescope, freq_mhz):
     return None
 
 
-def k_to_jy_factor(freq_mhz, bmaj_arcsec, bmin_arcsec) -> np.ndarray:
-    """Jy/beam per K at each frequency; the core function takes scalar beams, and Omega is
-    proportional to bmaj bmin, so a per-channel beam scales the unit-beam factor."""
-    unit_beam = k_to_jy_per_beam(np.ones_like(np.asarray(freq_mhz, float)), freq_mhz, 1.0, 1.0)
-    return unit_beam * np.asarray(bmaj_arcsec, float) * np.asarray(bmin_arcsec, float)
-
-
 def display_factor(freq_mhz, unit: str | None, target: str, beam) -> np.ndarray | float:
     """Multiply values in ``unit`` by this to show them in ``target`` (K or Jy/beam).
 
@@ -55,5 +48,5 @@ def display_factor(freq_mhz, unit: str | None, target: str, beam) -> np.ndarray 
         return scale
     if beam is None:
         raise ValueError("no beam known (the file gives none and the model has no telescope)")
-    factor = k_to_jy_factor(freq_mhz, beam[0], beam[1])
-    return scale * factor if target == "Jy/beam" else scale / factor
+    k_per_jy = k_per_jy_per_beam(freq_mhz, beam[0], beam[1])
+    return scale / k_per_jy if target == "Jy/beam" else scale * k_per_jy

@@ -42,14 +42,15 @@ def load_config(path: str) -> dict:
 
 
 def run(args) -> int:
-    from cassis_lite.analysis_requests import fit_report, fit_request
+    from cassis_lite.analysis.requests import fit_request
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
     cfg = load_config(args.config)
     sp = read_spectrum(args.file)
     db = LineDatabase(args.db)
-    d, res = fit_request(sp, db, cfg, args.file)
+    d, res = fit_request(sp, db, cfg)
+    d["file"] = args.file
     if args.output:
         try:
             Path(args.output).write_text(json.dumps(d, indent=2) + "\n")
@@ -59,5 +60,5 @@ def run(args) -> int:
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(fit_report(res) + "\n")
+        sys.stdout.write(d["report"] + "\n")
     return 0

@@ -6,6 +6,14 @@ import csv
 import json
 import sys
 
+from cassis_lite.analysis.options import IdentifyOptions
+
+#: command-line flag of each option (messages name the option as the user typed it)
+FLAGS = {"vlsr_kms": "--vlsr", "tex_k": "--tex", "fwhm_kms": "--fwhm", "species": "--species",
+         "eup_max_k": "--eup-max", "aij_min": "--aij-min", "rms_k": "--rms", "threshold": "--threshold",
+         "size_arcsec": "--size", "diameter_m": "--diameter"}
+_DEFAULT = IdentifyOptions()
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,16 +24,16 @@ def register(subparsers) -> None:
     p.add_argument("file", help="spectrum file")
     p.add_argument("--vlsr", type=float, default=None, metavar="KMS",
                    help="source v_lsr (default: the file's v_lsr)")
-    p.add_argument("--tex", type=float, default=100.0, metavar="K", help="excitation temperature (100)")
-    p.add_argument("--fwhm", type=float, default=3.0, metavar="KMS", help="line FWHM (3 km/s)")
+    p.add_argument("--tex", type=float, default=None, metavar="K", help=f"excitation temperature ({_DEFAULT.tex_k:g})")
+    p.add_argument("--fwhm", type=float, default=None, metavar="KMS", help=f"line FWHM ({_DEFAULT.fwhm_kms:g} km/s)")
     p.add_argument("--species", nargs="+", default=None, metavar="NAME_OR_TAG",
                    help="restrict the search to these species")
     p.add_argument("--eup-max", type=float, default=None, metavar="K", help="only lines with E_up <= K")
     p.add_argument("--aij-min", type=float, default=None, metavar="S-1", help="only lines with A_ij >= S-1")
     p.add_argument("--rms", type=float, default=None, metavar="K",
                    help="noise rms (default: robust estimate per spectral window)")
-    p.add_argument("--threshold", type=float, default=5.0, metavar="SIGMA",
-                   help="feature detection threshold, on the spectrum smoothed to FWHM/2 (5)")
+    p.add_argument("--threshold", type=float, default=None, metavar="SIGMA",
+                   help=f"feature detection threshold, on the spectrum smoothed to FWHM/2 ({_DEFAULT.threshold:g})")
     p.add_argument("--size", type=float, default=None, metavar="ARCSEC", help="source size (with --diameter)")
     p.add_argument("--diameter", type=float, default=None, metavar="M", help="telescope diameter")
     p.add_argument("--candidates", action="store_true",
@@ -37,17 +45,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cassis_lite.analysis_requests import identify_request
+    from cassis_lite.analysis.requests import identify_request
+    from cassis_lite.commands import options_from_args, warn
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
+    options = IdentifyOptions.from_dict(options_from_args(args, FLAGS), FLAGS)
     sp = read_spectrum(args.file)
     db = LineDatabase(args.db)
-    d, res, cands, vlsr, _ = identify_request(
-        sp, db, args.file, vlsr_kms=args.vlsr, tex_k=args.tex, fwhm_kms=args.fwhm, species=args.species,
-        eup_max_k=args.eup_max, aij_min=args.aij_min, rms_k=args.rms, threshold=args.threshold,
-        size_arcsec=args.size, diameter_m=args.diameter, candidates=args.candidates or args.format == "json",
-        warn=lambda note: sys.stderr.write(f"cassis-lite: note: {note}\n"))
+    d, res, cands, vlsr, _ = identify_request(sp, db, options, candidates=args.candidates or args.format == "json",
+                                              warn=warn)
+    d["file"] = args.file
     if args.format == "json":
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -62,7 +70,7 @@ def run(args) -> int:
                         f"{e.strongest_k:.4g}"])
         return 0
     out = [f"{args.file}: {len(res.features)} features (rms {res.rms:.3g} K), "
-           f"{res.n_candidates} candidate species; T_ex {args.tex:g} K, FWHM {args.fwhm:g} km/s, "
+           f"{res.n_candidates} candidate species; T_ex {options.tex_k:g} K, FWHM {options.fwhm_kms:g} km/s, "
            f"v_lsr {vlsr:g} km/s"]
     if res.species:
         out.append(f"{'species':<22} {'tag':>6} {'N (cm-2)':>10} {'T_ex':>6} {'dchi2':>10} "

@@ -110,16 +110,9 @@ def config_from_args(args):
     return ModelConfig.from_dict(d)
 
 
-def write_csv(result, out, with_tau):
-    header = f"freq_mhz,intensity [{result.y_label}]" + (",tau" if with_tau else "")
-    cols = [result.freq_mhz, result.intensity] + ([result.tau] if with_tau else [])
-    fmt = ["%.6f", "%.10g"] + (["%.10g"] if with_tau else [])
-    out.write(header + "\n")
-    np.savetxt(out, np.column_stack(cols), fmt=fmt, delimiter=",")
-
-
 def run(args: argparse.Namespace) -> int:
     from cassis_lite.lte import compute_spectrum
+    from cassis_lite.readers.writers import write_model_csv
 
     config = config_from_args(args)
     from cassis_lite.linedb import LineDatabase
@@ -130,9 +123,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         try:
             with open(args.output, "w") as fh:
-                write_csv(result, fh, args.tau)
+                write_model_csv(result, fh, args.tau)
         except OSError as exc:
             raise ConfigError(f"cannot write {args.output}: {exc.strerror}") from None
     else:
-        write_csv(result, sys.stdout, args.tau)
+        write_model_csv(result, sys.stdout, args.tau)
     return 0

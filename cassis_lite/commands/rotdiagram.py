@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 
-from cassis_lite.rotdiagram import RotationalDiagramError
+from cassis_lite.analysis.rotdiagram import RotationalDiagramError
 
 
 def register(subparsers) -> None:
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("--vmin", type=float, default=None, metavar="KMS", help="window start (LSR velocity)")
     p.add_argument("--vmax", type=float, default=None, metavar="KMS", help="window end (LSR velocity)")
     p.add_argument("--rms", type=float, default=None, metavar="K")
-    p.add_argument("--calibration", type=float, default=0.0, metavar="PERCENT")
+    p.add_argument("--calibration", type=float, default=None, metavar="PERCENT", help="(0)")
     p.add_argument("--eup-max", type=float, default=None, metavar="K")
     p.add_argument("--aij-min", type=float, default=None, metavar="S-1")
     p.add_argument("--size", type=float, default=None, metavar="ARCSEC",
@@ -53,35 +53,39 @@ def _read_table(path):
         raise RotationalDiagramError(f"{path}: {exc}") from None
 
 
+FLAGS = {"species": "--species", "vmin_kms": "--vmin", "vmax_kms": "--vmax", "rms_k": "--rms",
+         "calibration_percent": "--calibration", "eup_max_k": "--eup-max", "aij_min": "--aij-min",
+         "size_arcsec": "--size", "diameter_m": "--diameter", "tau_correction": "--tau-correction",
+         "fwhm_kms": "--fwhm"}
+
+
 def run(args) -> int:
     import numpy as np
 
-    from cassis_lite.analysis_requests import measure_lines_request, rotational_diagram_request
+    from cassis_lite.analysis.options import RotationalDiagramOptions
+    from cassis_lite.analysis.requests import measure_lines_request, rotational_diagram_request
+    from cassis_lite.analysis.rotdiagram import SpectrumLines
+    from cassis_lite.commands import options_from_args, warn
     from cassis_lite.linedb import LineDatabase
-    from cassis_lite.rotdiagram import SpectrumLines
 
+    options = RotationalDiagramOptions.from_dict(options_from_args(args, FLAGS), FLAGS)
     db = LineDatabase(args.db)
-    pf = db.partition_function(args.species)
+    pf = db.partition_function(options.species)
     if args.table:
         freq, aij, gup, eup, area, err = (np.asarray(v) for v in _read_table(args.table))
         if args.beam is not None:
-            from cassis_lite.rotdiagram import jy_to_k
-            k_per_jy = jy_to_k(freq, *args.beam)
+            from cassis_lite.units import k_per_jy_per_beam
+            k_per_jy = k_per_jy_per_beam(freq, *args.beam)
             area, err = area * k_per_jy, err * k_per_jy
         lines = SpectrumLines(freq, aij, gup, eup, area, err, qn=np.full(len(freq), ""), dropped=[])
     else:
         if args.file is None:
             raise RotationalDiagramError("give a spectrum FILE or --table")
-        if args.vmin is None or args.vmax is None:
-            raise RotationalDiagramError("--vmin and --vmax (LSR velocity window of the lines) are needed")
+        options.require_window(FLAGS)
         from cassis_lite.readers import read_spectrum
         sp = read_spectrum(args.file)
-        lines, _ = measure_lines_request(sp, db, args.species, args.vmin, args.vmax, rms_k=args.rms,
-                                         eup_max_k=args.eup_max, aij_min=args.aij_min,
-                                         warn=lambda note: sys.stderr.write(f"cassis-lite: note: {note}\n"))
-    d, res = rotational_diagram_request(args.species, pf.q, lines, size_arcsec=args.size, diameter_m=args.diameter,
-                                        calibration_percent=args.calibration, tau_correction=args.tau_correction,
-                                        fwhm_kms=args.fwhm, names={"size_arcsec": "--size", "diameter_m": "--diameter"})
+        lines, _ = measure_lines_request(sp, db, options, warn=warn)
+    d, res = rotational_diagram_request(options.species, pf.q, lines, options)
     if args.format == "json":
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -5,6 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
+from cassis_lite.analysis.options import VelocityOptions
+
+FLAGS = {"species": "--species", "lines_mhz": "--lines", "vmin_kms": "--vmin", "vmax_kms": "--vmax",
+         "redshift": "--redshift", "zmin": "--zmin", "zmax": "--zmax", "tex_k": "--tex", "fwhm_kms": "--fwhm",
+         "eup_max_k": "--eup-max", "absorption": "--absorption", "rms_k": "--rms"}
+_DEFAULT = VelocityOptions(lines_mhz=(1.0,))
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -16,13 +23,15 @@ def register(subparsers) -> None:
     p.add_argument("--species", default=None, metavar="NAME_OR_TAG", help="use this species' lines")
     p.add_argument("--lines", type=float, nargs="+", default=None, metavar="MHZ",
                    help="rest frequencies to use instead of a species")
-    p.add_argument("--vmin", type=float, default=-100.0, metavar="KMS")
-    p.add_argument("--vmax", type=float, default=100.0, metavar="KMS")
+    p.add_argument("--vmin", type=float, default=None, metavar="KMS", help=f"({_DEFAULT.vmin_kms:g})")
+    p.add_argument("--vmax", type=float, default=None, metavar="KMS", help=f"({_DEFAULT.vmax_kms:g})")
     p.add_argument("--redshift", action="store_true", help="search a redshift z instead of v_lsr")
-    p.add_argument("--zmin", type=float, default=0.0)
-    p.add_argument("--zmax", type=float, default=0.1)
-    p.add_argument("--tex", type=float, default=100.0, metavar="K", help="T_ex for the line weights")
-    p.add_argument("--fwhm", type=float, default=3.0, metavar="KMS", help="expected line FWHM")
+    p.add_argument("--zmin", type=float, default=None, help=f"({_DEFAULT.zmin:g})")
+    p.add_argument("--zmax", type=float, default=None, help=f"({_DEFAULT.zmax:g})")
+    p.add_argument("--tex", type=float, default=None, metavar="K",
+                   help=f"T_ex for the line weights ({_DEFAULT.tex_k:g})")
+    p.add_argument("--fwhm", type=float, default=None, metavar="KMS",
+                   help=f"expected line FWHM ({_DEFAULT.fwhm_kms:g})")
     p.add_argument("--eup-max", type=float, default=None, metavar="K")
     p.add_argument("--absorption", action="store_true", help="lines in absorption")
     p.add_argument("--rms", type=float, default=None, metavar="K")
@@ -33,21 +42,18 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from cassis_lite.analysis_requests import velocity_request
+    from cassis_lite.analysis.requests import velocity_request
+    from cassis_lite.commands import options_from_args
     from cassis_lite.readers import read_spectrum
-    from cassis_lite.vlsr import VelocitySearchError
 
+    options = VelocityOptions.from_dict(options_from_args(args, FLAGS), FLAGS)
     sp = read_spectrum(args.file)
-    if (args.species is None) == (args.lines is None):
-        raise VelocitySearchError("give either --species or --lines")
     db = None
-    if args.species is not None:
+    if options.species is not None:
         from cassis_lite.linedb import LineDatabase
         db = LineDatabase(args.db)
-    d, res = velocity_request(sp, db, species=args.species, lines_mhz=args.lines, redshift=args.redshift,
-                              vmin_kms=args.vmin, vmax_kms=args.vmax, zmin=args.zmin, zmax=args.zmax,
-                              tex_k=args.tex, fwhm_kms=args.fwhm, eup_max_k=args.eup_max,
-                              absorption=args.absorption, rms_k=args.rms)
+    d, res = velocity_request(sp, db, options)
+    d["file"] = args.file
     if args.format == "json":
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -4,19 +4,14 @@
 - Beam given as (bmaj, bmin): theta_b = sqrt(bmaj bmin) for the filling factor.
 - Filling factor of a Gaussian source of FWHM theta_s in a Gaussian beam:
   ff = theta_s^2 / (theta_s^2 + theta_b^2) (Ulich & Haas 1976; CASSIS's "gaussian" geometry).
-- Jy/beam to K (Rayleigh-Jeans): T = c^2 S 1e-26 / (2 k Omega nu^2),
-  Omega = pi bmaj bmin / (4 ln 2) (solid angle of a Gaussian beam).
+The K <-> Jy/beam conversion is :func:`cassis_lite.units.k_per_jy_per_beam`.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT, K_BOLTZMANN
-
-ARCSEC_PER_RAD = 180.0 / math.pi * 3600.0
+from cassis_lite.constants import ARCSEC_RAD, C_LIGHT
 
 #: Single-dish telescopes known by name: effective aperture diameter in metres. Efficiencies are
 #: not tabulated here (they depend on frequency and epoch): set beam_efficiency / forward_efficiency.
@@ -42,7 +37,7 @@ TELESCOPE_DIAMETERS_M = {
 
 def dish_beam_arcsec(freq_mhz, diameter_m):
     """Beam FWHM of a dish, arcsec: 1.22 lambda / D."""
-    return 1.22 * C_LIGHT / (np.asarray(freq_mhz, dtype=float) * 1e6 * diameter_m) * ARCSEC_PER_RAD
+    return 1.22 * C_LIGHT / (np.asarray(freq_mhz, dtype=float) * 1e6 * diameter_m) / ARCSEC_RAD
 
 
 def filling_factor(size_arcsec, beam_arcsec):
@@ -51,11 +46,3 @@ def filling_factor(size_arcsec, beam_arcsec):
         return 1.0
     s2 = float(size_arcsec) ** 2
     return s2 / (s2 + np.asarray(beam_arcsec, dtype=float) ** 2)
-
-
-def jy_per_beam_to_k(freq_mhz, bmaj_arcsec, bmin_arcsec):
-    """Factor K per (Jy/beam): c^2 1e-26 / (2 k Omega nu^2), Omega = pi bmaj bmin / (4 ln 2)."""
-    omega = math.pi * (np.asarray(bmaj_arcsec) / ARCSEC_PER_RAD) * (np.asarray(bmin_arcsec) / ARCSEC_PER_RAD)
-    omega = omega / (4.0 * math.log(2.0))
-    freq_hz = np.asarray(freq_mhz, dtype=float) * 1e6
-    return C_LIGHT**2 * 1e-26 / (2.0 * K_BOLTZMANN * omega * freq_hz**2)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT_KMS, HK_MHZ
+from cassis_lite.constants import C_LIGHT_KMS, FWHM_TO_SIGMA, HK_MHZ
 from cassis_lite.errors import ConfigError
-from cassis_lite.lte.beam import filling_factor, jy_per_beam_to_k
+from cassis_lite.lte.beam import filling_factor
 from cassis_lite.lte.config import ModelConfig
-from cassis_lite.lte.physics import FWHM_TO_SIGMA, rj_temperature_k
+from cassis_lite.lte.physics import rj_temperature_k
 from cassis_lite.lte.profile import SELECT_NSIGMA
 from cassis_lite.lte.transfer import Layer, LineList, component_opacity, radiative_transfer
 
@@ -251,8 +251,10 @@ def convert_tmb(freq_mhz, tmb, config: ModelConfig):
     if config.unit == "TA*":
         return tmb * (config.beam_efficiency / config.forward_efficiency)
     if config.unit == "Jy/beam":
+        from cassis_lite.units import k_to_jy_per_beam
+
         bmaj, bmin = config.telescope.beam_axes_arcsec(freq_mhz)
-        return tmb / jy_per_beam_to_k(freq_mhz, bmaj, bmin)
+        return k_to_jy_per_beam(tmb, freq_mhz, bmaj, bmin)
     return tmb
 
 

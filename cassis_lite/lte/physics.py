@@ -12,10 +12,7 @@ import math
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, HK_MHZ
-
-#: sigma = FWHM * FWHM_TO_SIGMA for a Gaussian, 1 / (2 sqrt(2 ln 2)).
-FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, FWHM_TO_SIGMA, HK_MHZ
 
 #: c^3 / (4 pi sqrt(pi / ln 2)): the constant of the line-centre opacity (SI, m^3 s^-3).
 _TAU0_CONST = C_LIGHT**3 / (4.0 * math.pi * math.sqrt(math.pi / math.log(2.0)))
@@ -46,18 +43,27 @@ def upper_level_column(ntot_cm2, gup, eup_k, tex_k, q_tex):
     return ntot_cm2 * gup * np.exp(-np.asarray(eup_k, dtype=float) / tex_k) / q_tex
 
 
-def line_centre_opacity(freq_mhz, aij, eup_k, gup, tex_k, ntot_cm2, q_tex, fwhm_kms):
-    """Peak optical depth of each line for a Gaussian profile (CASSIS; MS15 eq. 29 with A1).
+def opacity_from_upper_column(freq_mhz, aij, nu_cm2, tex_k, fwhm_kms):
+    """Peak optical depth of a Gaussian line whose upper level holds ``nu_cm2`` (CASSIS; MS15
+    eq. 29 with A1):
 
     tau_0 = c^3 A_ul N_u (exp(h nu / k T_ex) - 1) / (4 pi nu^3 dv sqrt(pi / ln 2)),
 
-    nu the rest frequency (Hz), dv the FWHM in m/s, N_u from :func:`upper_level_column`
-    (converted to m^-2). ``ntot_cm2``, ``q_tex`` and ``fwhm_kms`` may be scalars or per-line arrays.
+    nu the rest frequency (Hz), dv the FWHM in m/s, N_u in m^-2.
     """
     freq_hz = np.asarray(freq_mhz, dtype=float) * 1e6
-    nu_cm2 = upper_level_column(ntot_cm2, gup, eup_k, tex_k, q_tex)
     stim = np.expm1(HK_MHZ * np.asarray(freq_mhz, dtype=float) / tex_k)
-    return _TAU0_CONST * aij * (nu_cm2 * 1e4) * stim / (freq_hz**3 * (np.asarray(fwhm_kms) * 1e3))
+    return (_TAU0_CONST * np.asarray(aij, dtype=float) * (np.asarray(nu_cm2, dtype=float) * 1e4) * stim
+            / (freq_hz**3 * (np.asarray(fwhm_kms) * 1e3)))
+
+
+def line_centre_opacity(freq_mhz, aij, eup_k, gup, tex_k, ntot_cm2, q_tex, fwhm_kms):
+    """Peak optical depth of each line in LTE: :func:`opacity_from_upper_column` with N_u from
+    :func:`upper_level_column`. ``ntot_cm2``, ``q_tex`` and ``fwhm_kms`` may be scalars or
+    per-line arrays.
+    """
+    nu_cm2 = upper_level_column(ntot_cm2, gup, eup_k, tex_k, q_tex)
+    return opacity_from_upper_column(freq_mhz, aij, nu_cm2, tex_k, fwhm_kms)
 
 
 def line_centre_mhz(freq_mhz, vlsr_kms, vlsr_file_kms=0.0):

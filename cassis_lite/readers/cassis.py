@@ -21,7 +21,7 @@ from cassis_lite import units
 from cassis_lite.constants import C_LIGHT_KMS
 from cassis_lite.readers import ascii as asc
 from cassis_lite.readers.registry import Reader, ReadError, register
-from cassis_lite.spectrum import Spectrum
+from cassis_lite.spectrum import Spectrum, window_slices
 
 LIS_COLUMNS = ("FreqLsb", "VeloLsb", "FreqUsb", "VeloUsb", "Intensity", "DeltaF", "DeltaV")
 
@@ -38,18 +38,6 @@ def sniff_lis(head: bytes, name: str) -> bool:
 def sniff_profile(head: bytes, name: str) -> bool:
     text = _text_head(head).lstrip()
     return text.startswith("#") and bool(re.search(r"^#\s*xLabel\s*:", text, re.M))
-
-
-def _windows(freq: np.ndarray) -> list[tuple[int, int]]:
-    """Index ranges of the windows of a .lis axis (each ascending, separated by a jump)."""
-    if freq.size < 2:
-        return [(0, freq.size)]
-    d = np.diff(freq)
-    pos = d[d > 0]
-    med = np.median(pos) if pos.size else 0.0
-    cuts = np.nonzero((d <= 0) | (d > 10 * med))[0] + 1
-    edges = [0, *cuts.tolist(), freq.size]
-    return list(zip(edges[:-1], edges[1:]))
 
 
 def read_lis(data, label: str, **_) -> Spectrum:
@@ -71,11 +59,12 @@ def read_lis(data, label: str, **_) -> Spectrum:
     if "VeloLsb" in col and np.all(np.isfinite(freq)):
         velo = table[:, col["VeloLsb"]]
         rests = []
-        for a, b in _windows(freq):
+        for w in window_slices(freq):  # in file order
             with np.errstate(divide="ignore", invalid="ignore"):
-                f0 = freq[a:b] / (1.0 - (velo[a:b] - vlsr) / C_LIGHT_KMS)
-            rests.append(float(np.nanmedian(f0)) if b > a else float("nan"))
-        meta["window_rest_freq_mhz"] = rests
+                f0 = freq[w] / (1.0 - (velo[w] - vlsr) / C_LIGHT_KMS)
+            rests.append((float(np.min(freq[w])), float(np.nanmedian(f0))))
+        # in frequency order, as the spectrum's windows (Spectrum.windows())
+        meta["window_rest_freq_mhz"] = [r for _, r in sorted(rests)]
     rest = meta.get("window_rest_freq_mhz", [None])
     sp = Spectrum.from_axis(freq, table[:, col["Intensity"]], x_unit="MHz",
                             rest_freq_mhz=rest[0] if len(rest) == 1 else None, y_unit="K",

@@ -56,6 +56,17 @@ def write_csv(spectrum, path=None, y_unit=None) -> str | None:
     return None
 
 
+def write_model_csv(result, out, with_tau: bool) -> None:
+    """An LTE model (``LteResult``) as the ``cassis-lite model`` CSV: ``freq_mhz,intensity
+    [unit][,tau]``, frequencies to 1 Hz and values to 10 significant digits, into the text
+    stream ``out``."""
+    header = f"freq_mhz,intensity [{result.y_label}]" + (",tau" if with_tau else "")
+    cols = [result.freq_mhz, result.intensity] + ([result.tau] if with_tau else [])
+    fmt = ["%.6f", "%.10g"] + (["%.10g"] if with_tau else [])
+    out.write(header + "\n")
+    np.savetxt(out, np.column_stack(cols), fmt=fmt, delimiter=",")
+
+
 def _card(key: str, value=None, comment: str = "") -> str:
     if value is None:
         return f"{key:<80}"[:80]

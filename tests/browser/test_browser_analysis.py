@@ -93,7 +93,7 @@ def test_identify_loads_scipy_lazily_and_equals_cli(app_page):
     cand = page_text(app_page, "table.cl-candidates-table", cli["features"][0]["candidates"][0]["species"])
     assert f"{cli['features'][0]['candidates'][0]['freq_mhz']:.4f}" in cand
     # the identification's model is drawn over the spectrum (finite values = every channel)
-    from cassis_lite.identify import LteSetup, identify_spectrum
+    from cassis_lite.analysis.identify import LteSetup, identify_spectrum
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
 
@@ -164,7 +164,7 @@ def test_rotational_diagram_button_plots_cli_points(app_page):
     app_page.page.locator("button", has_text="Rotational diagram").last.click()
     text = page_text(app_page, "pre.cl-report", "T_rot = ")
     cli = cli_json("rotdiagram", str(SITE / "samples" / SAMPLE), "--species", "CO", "--vmin", "-2", "--vmax", "10")
-    from cassis_lite.parameters import format_value_error
+    from cassis_lite.fitting.parameters import format_value_error
 
     assert f"T_rot = {format_value_error(cli['t_rot_k'], cli['t_rot_err_k'])} K" in text
     assert f"N_tot = {format_value_error(cli['ntot_cm2'], cli['ntot_err_cm2'])} cm-2" in text

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT_KMS
+from cassis_lite.constants import C_LIGHT_KMS, FWHM_TO_SIGMA
 from cassis_lite.errors import CassisError
-from cassis_lite.features import _check_arrays, channel_rms
+from cassis_lite.analysis.features import channel_rms, check_arrays
 from cassis_lite.lte.physics import line_shift_mhz
 
-FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 
 class VelocitySearchError(CassisError):
@@ -41,7 +40,7 @@ class VelocityResult:
     n_lines: int = 0
 
     def report(self) -> str:
-        from cassis_lite.parameters import format_value_error
+        from cassis_lite.fitting.parameters import format_value_error
         name, unit = ("v_lsr", " km/s") if self.kind == "vlsr" else ("z", "")
         return (f"{name} = {format_value_error(self.value, self.error)}{unit} "
                 f"(cross-correlation peak S/N {self.peak_snr:.1f}, {self.n_lines} lines, "
@@ -102,7 +101,7 @@ def _refine(grid, ccf):
 
 def _line_fit(f, y, rms_arr, lines, w, centre, fwhm_kms, kind, vlsr_file_kms, window_kms):
     """Fit sum_l A w_l G(nu; centre, fwhm) near each line; returns (value, err, fwhm)."""
-    from cassis_lite.parameters import FitError, Parameters, least_squares_fit
+    from cassis_lite.fitting.parameters import FitError, Parameters, least_squares_fit
 
     def shifts(val):
         """Line centre minus rest frequency, MHz (kept apart: see cassis_lite.lte.profile)."""
@@ -156,7 +155,7 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
     below the baseline. ``rms``: a number, or None for the robust rms of each spectral window
     (channels are weighted by 1/rms^2 in the cross-correlation and the line fit).
     """
-    f, y = _check_arrays(freq_mhz, intensity)
+    f, y = check_arrays(freq_mhz, intensity)
     lines = np.atleast_1d(np.asarray(line_freq_mhz, dtype=float))
     w = np.ones_like(lines) if weights is None else np.atleast_1d(np.asarray(weights, dtype=float))
     if w.shape != lines.shape:

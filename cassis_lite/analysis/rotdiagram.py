@@ -28,37 +28,21 @@ from typing import Callable
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, H_PLANCK, HK_MHZ, K_BOLTZMANN
+from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, H_PLANCK, K_BOLTZMANN
 from cassis_lite.errors import CassisError
+from cassis_lite.lte.physics import opacity_from_upper_column
 
 
 class RotationalDiagramError(CassisError):
     """The rotational diagram cannot be computed from the given lines."""
 
 
-def jy_to_k(freq_mhz, bmaj_arcsec: float, bmin_arcsec: float):
-    """Kelvin per Jy/beam: T = c^2 / (2 k Omega nu^2) 1e-26 S, Omega = pi bmaj bmin / (4 ln 2)."""
-    arcsec = math.pi / 180.0 / 3600.0
-    omega = math.pi * bmaj_arcsec * bmin_arcsec * arcsec**2 / (4.0 * math.log(2.0))
-    nu = np.asarray(freq_mhz, dtype=float) * 1e6
-    return C_LIGHT**2 / (2.0 * K_BOLTZMANN * omega * nu**2) * 1e-26
-
-
-def upper_level_column(freq_mhz, aij, area_k_kms, beam_filling=1.0):
+def upper_column_from_area(freq_mhz, aij, area_k_kms, beam_filling=1.0):
     """N_u (cm^-2) = 8 pi k nu^2 W / (h c^3 A_ul ff) for W in K km/s (thin, Rayleigh-Jeans)."""
     nu = np.asarray(freq_mhz, dtype=float) * 1e6
     w = np.asarray(area_k_kms, dtype=float) * 1e3  # K m/s
     nu_m2 = 8 * math.pi * K_BOLTZMANN * nu**2 * w / (H_PLANCK * C_LIGHT**3 * np.asarray(aij, float))
     return nu_m2 / np.asarray(beam_filling, dtype=float) * 1e-4
-
-
-def line_centre_opacity(freq_mhz, aij, nu_cm2, tex_k, fwhm_kms):
-    """tau_0 = c^3 A N_u (exp(h nu/k T) - 1) / (4 pi nu^3 FWHM sqrt(pi/ln 2)) (cgs/SI consistent)."""
-    nu = np.asarray(freq_mhz, dtype=float) * 1e6
-    n_m2 = np.asarray(nu_cm2, dtype=float) * 1e4
-    dv = fwhm_kms * 1e3
-    return (C_LIGHT**3 * np.asarray(aij, float) * n_m2 * np.expm1(HK_MHZ * nu / 1e6 / tex_k)
-            / (4 * math.pi * nu**3 * dv * math.sqrt(math.pi / math.log(2.0))))
 
 
 _X = np.linspace(-4.0, 4.0, 801)
@@ -97,7 +81,7 @@ class RotationalDiagramResult:
         return self.intercept + self.slope * np.asarray(eup_k, dtype=float)
 
     def report(self) -> str:
-        from cassis_lite.parameters import format_value_error
+        from cassis_lite.fitting.parameters import format_value_error
         return "\n".join([
             f"T_rot = {format_value_error(self.t_rot_k, self.t_rot_err_k)} K",
             f"N_tot = {format_value_error(self.ntot_cm2, self.ntot_err_cm2)} cm-2",
@@ -155,7 +139,7 @@ def rotational_diagram(freq_mhz, aij, gup, eup_k, area_k_kms, area_err_k_kms,
         raise RotationalDiagramError("integrated intensities must be positive (emission lines)")
     if tau_correction and not (fwhm_kms and fwhm_kms > 0):
         raise RotationalDiagramError("the optical-depth correction needs the line FWHM (km/s)")
-    nu_thin = upper_level_column(freq, a, w, beam_filling)
+    nu_thin = upper_column_from_area(freq, a, w, beam_filling)
     y_thin = np.log(nu_thin / g)
     rel = np.sqrt((sw / w) ** 2 + calibration**2)
     if np.any(rel <= 0):
@@ -182,13 +166,13 @@ def rotational_diagram(freq_mhz, aij, gup, eup_k, area_k_kms, area_err_k_kms,
     else:
         # fit ln(N_u,thin/g_u) = ln(N/Q(T)) - E_u/T - ln C_tau(T, N) directly (a fixed-point
         # iteration of the correction can settle on a wrong solution for thick lines)
-        from cassis_lite.parameters import FitError, Parameters, least_squares_fit
+        from cassis_lite.fitting.parameters import FitError, Parameters, least_squares_fit
 
         def model(v):
             t, ln_n = v["t_rot"], v["ln_ntot"]
             qt = float(partition_function(t))
             nu_model = math.exp(ln_n) * g * np.exp(-e / t) / qt
-            tau_m = line_centre_opacity(freq, a, nu_model, t, fwhm_kms)
+            tau_m = opacity_from_upper_column(freq, a, nu_model, t, fwhm_kms)
             return ln_n - math.log(qt) - e / t - np.log(opacity_correction(tau_m)), tau_m
 
         best = None
@@ -270,7 +254,7 @@ def measure_species_lines(freq_mhz, intensity, db, species, vmin_kms: float, vma
     area below ``min_snr`` sigma; ``dropped`` says which and why. ``rms``: None (robust rms
     of each spectral window) or a number.
     """
-    from cassis_lite.features import channel_rms, window_slices
+    from cassis_lite.analysis.features import channel_rms, window_slices
 
     f = np.asarray(freq_mhz, dtype=float)
     y = np.asarray(intensity, dtype=float)

@@ -2,7 +2,7 @@
 
 Two levels, both against the line database and the CASSIS LTE model (:mod:`cassis_lite.lte`):
 
-- :func:`line_candidates`: for each feature found in the spectrum (:func:`cassis_lite.features.find_features`),
+- :func:`line_candidates`: for each feature found in the spectrum (:func:`cassis_lite.analysis.features.find_features`),
   the transitions within a velocity tolerance, ranked by the peak intensity the LTE model
   predicts for them at a stated T_ex and FWHM and one common column density, scaled so that the
   best candidate reproduces the feature. A bright low-E_up line of a light species (large
@@ -31,7 +31,7 @@ import numpy as np
 
 from cassis_lite.constants import C_LIGHT_KMS, T_CMB
 from cassis_lite.errors import CassisError
-from cassis_lite.features import Features, _check_arrays, channel_rms, find_features
+from cassis_lite.analysis.features import Features, channel_rms, check_arrays, find_features
 from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
 from cassis_lite.lte.physics import line_centre_mhz, line_centre_opacity, rj_temperature_k
 from cassis_lite.lte.transfer import LineList, component_opacity
@@ -315,9 +315,9 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
     evidence, species rejected, and the features left unexplained.
     """
     setup = setup or LteSetup()
-    f, y = _check_arrays(freq_mhz, intensity)
+    f, y = check_arrays(freq_mhz, intensity)
     if baseline is None:
-        from cassis_lite.features import window_slices
+        from cassis_lite.spectrum import window_slices
         base = np.empty_like(y)
         for w in window_slices(f):
             base[w] = np.nanmedian(y[w])
@@ -486,24 +486,3 @@ def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEviden
                            [float(v) for v in ts.freq_mhz[matched]],
                            [float(v) for v in ts.freq_mhz[missing]],
                            float(peak.max()) if peak.size else 0.0, float(setup.tex_k))
-
-
-
-def spectrum_in_kelvin(spectrum) -> tuple[np.ndarray, str | None]:
-    """The intensity of a :class:`~cassis_lite.spectrum.Spectrum` in K, and a note when it could
-    not be converted (templates and column densities are on the T_mb scale): mK -> K; Jy/beam
-    -> K with the file's beam (Rayleigh-Jeans); anything else is used as it is."""
-    from cassis_lite import units
-
-    scale = units.intensity_unit_scale(getattr(spectrum, "y_unit", None))
-    y = np.asarray(spectrum.intensity, dtype=float)
-    if scale is None:
-        unit = getattr(spectrum, "y_unit", "") or "unknown"
-        return y, f"intensity unit {unit!r} taken as K"
-    base, factor = scale
-    if base == "K":
-        return y * factor, None
-    if base == "Jy/beam" and spectrum.beam_arcsec:
-        bmaj, bmin = spectrum.beam_arcsec
-        return units.jy_per_beam_to_k(y * factor, spectrum.freq_mhz, bmaj, bmin), None
-    return y, f"intensity in {spectrum.y_unit} without a beam: taken as K (column densities off scale)"

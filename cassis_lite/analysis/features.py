@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT_KMS
+from cassis_lite.constants import C_LIGHT_KMS, FWHM_TO_SIGMA, GAUSS_AREA
 from cassis_lite.errors import CassisError
+from cassis_lite.spectrum import window_slices
 
 MAD_TO_SIGMA = 1.482602218505602  # 1 / Phi^-1(3/4)
-GAUSS_AREA = 1.0644670194312262  # integral of a unit-peak Gaussian / its FWHM = sqrt(pi / (4 ln 2))
-FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 #: mean of a unit-peak Gaussian over +-FWHM/4 around its centre
 _CENTRAL_MEAN = float(np.mean(np.exp(-4.0 * math.log(2.0) * np.linspace(-0.25, 0.25, 100001) ** 2)))
 
@@ -30,7 +29,7 @@ class SpectrumDataError(CassisError):
     """The spectrum arrays cannot be analysed (empty, mismatched, not finite)."""
 
 
-def _check_arrays(freq_mhz, intensity) -> tuple[np.ndarray, np.ndarray]:
+def check_arrays(freq_mhz, intensity) -> tuple[np.ndarray, np.ndarray]:
     f = np.asarray(freq_mhz, dtype=float)
     y = np.asarray(intensity, dtype=float)
     if f.ndim != 1 or f.shape != y.shape:
@@ -66,22 +65,6 @@ def robust_rms(y, clip: float = 3.0, iterations: int = 10) -> float:
             break
         keep = new
     return float(sigma)
-
-
-def window_slices(freq_mhz, gap_factor: float = 3.0) -> list[slice]:
-    """Contiguous windows: split where a channel step exceeds ``gap_factor`` x both neighbouring
-    steps (windows of different resolution that touch are not split)."""
-    f = np.asarray(freq_mhz, dtype=float)
-    df = np.diff(f)
-    if df.size == 0:
-        return [slice(0, f.size)]
-    if df.size == 1:
-        return [slice(0, f.size)]
-    left = np.concatenate(([df[1]], df[:-1]))
-    right = np.concatenate((df[1:], [df[-2]]))
-    breaks = np.flatnonzero(df > gap_factor * np.maximum(left, right)) + 1
-    edges = np.concatenate(([0], breaks, [f.size]))
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def channel_rms(freq_mhz, intensity, min_channels: int = 32) -> np.ndarray:
@@ -231,7 +214,7 @@ def find_features(freq_mhz, intensity, rms: float | None = None, threshold: floa
     heights and widths are deconvolved back to the raw spectrum (exact for Gaussian lines;
     areas are unchanged by a unit-area kernel).
     """
-    f, y = _check_arrays(freq_mhz, intensity)
+    f, y = check_arrays(freq_mhz, intensity)
     windows = window_slices(f)
     if baseline is None:
         base = np.empty_like(y)

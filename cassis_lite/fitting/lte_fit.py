@@ -21,7 +21,7 @@ Parameter names follow CASSIS (``c1_tex``, ``c1_fwhm``, ``c1_vlsr``, ``c1_size``
 ``c1_ntot_<species>``, ``c1_fwhm_<species>``). The residual minimised is
 (I_obs - I_model) / sigma with sigma = sqrt(rms^2 + (cal x I_obs)^2) (CASSIS's weights);
 the model is :class:`cassis_lite.lte.PreparedModel` (database queried once), the minimiser
-SciPy's ``least_squares`` (:mod:`cassis_lite.parameters`).
+SciPy's ``least_squares`` (:mod:`cassis_lite.fitting.parameters`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ import numpy as np
 
 from cassis_lite.constants import C_LIGHT_KMS
 from cassis_lite.errors import ConfigError, PartitionRangeError
-from cassis_lite.features import robust_rms, window_slices
-from cassis_lite.parameters import FitError, FitResult, Parameters, least_squares_fit, parameters_from_spec
+from cassis_lite.analysis.features import robust_rms
+from cassis_lite.fitting.parameters import (FitError, FitResult, Parameter, Parameters, least_squares_fit,
+                                            parameters_from_spec)
+from cassis_lite.lte.config import ModelConfig
+from cassis_lite.spectrum import window_slices
 
 COMPONENT_PARAMS = (("tex_k", "tex", "K"), ("fwhm_kms", "fwhm", "km/s"), ("vlsr_kms", "vlsr", "km/s"),
                     ("size_arcsec", "size", "arcsec"))
@@ -179,20 +182,44 @@ def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
     return np.sqrt(rms**2 + (cal * y) ** 2)
 
 
+#: the physical domain of each parameter when :meth:`LteModel.make_params` frees a plain number
+_DOMAIN = {"tex_k": (2.73, None), "fwhm_kms": (0.0, None), "vlsr_kms": (None, None), "size_arcsec": (0.0, None),
+           "ntot_cm2": (0.0, None)}
+
+
 @dataclass
 class LteFitResult:
+    """An LTE fit: ``fit`` (the minimiser's :class:`~cassis_lite.fitting.parameters.FitResult`:
+    best ``params`` with 1-sigma ``stderr``, chi-square, covariance), ``config`` (the
+    :class:`~cassis_lite.lte.ModelConfig` at the best values), ``model`` (the best model on the
+    whole spectrum's grid, in its unit), ``mask`` (channels fitted) and ``sigma`` (their weights,
+    in the spectrum's unit)."""
+
     fit: FitResult
-    config: object            # ModelConfig at the best values
-    model: np.ndarray = field(repr=False)   # best model on the whole grid
-    mask: np.ndarray = field(repr=False)    # channels used
+    config: ModelConfig
+    model: np.ndarray = field(repr=False)
+    mask: np.ndarray = field(repr=False)
     sigma: np.ndarray = field(repr=False)
 
     @property
     def params(self) -> Parameters:
         return self.fit.params
 
+    @property
+    def redchi(self) -> float:
+        return self.fit.redchi
+
+    @property
+    def chisqr(self) -> float:
+        return self.fit.chisqr
+
     def report(self) -> str:
-        return self.fit.report()
+        """One line per parameter (CASSIS's multi-fit), the chi-square, and a warning when the
+        minimiser did not converge."""
+        text = self.fit.report()
+        if not self.fit.success:
+            text += f"\nwarning: the minimiser did not converge: {self.fit.message}"
+        return text
 
     def to_dict(self) -> dict:
         d = self.fit.to_dict()
@@ -200,24 +227,100 @@ class LteFitResult:
         return d
 
 
-def fit_lte(freq_mhz, intensity, fit_config: dict, db, *, vlsr_file_kms: float | None = None,
-            options: dict | None = None) -> LteFitResult:
-    """Fit the free parameters of ``fit_config`` (see module docstring) to a spectrum.
+class LteModel:
+    """An LTE model to fit to spectra, in lmfit's shape.
 
-    ``vlsr_file_kms``: the v_lsr the spectrum's frequencies refer to (used when the config
-    does not set ``vlsr_file_kms``). ``options`` overrides the config's ``"fit"`` object.
+    Parameters
+    ----------
+    config : dict or ModelConfig
+        The ``cassis-lite model --config`` JSON. In a dict, any component value (``tex_k``,
+        ``fwhm_kms``, ``vlsr_kms``, ``size_arcsec``) or species value (``ntot_cm2``, ``fwhm_kms``)
+        may be a parameter spec ``{"value", "vary", "min", "max", "expr", "log"}``, and a ``"fit"``
+        object may give the fit options (the fit JSON of ``cassis-lite fit``).
+    db : LineDatabase
+        The line database (queried once per fit).
     """
-    from cassis_lite.lte import ModelConfig, PreparedModel
 
-    f = np.asarray(freq_mhz, dtype=float)
-    y = np.asarray(intensity, dtype=float)
-    plain, params, opts, slots = split_fit_config(fit_config)
-    if options:
-        opts = {**opts, **options}
-    if vlsr_file_kms is not None and "vlsr_file_kms" not in plain:
-        plain["vlsr_file_kms"] = float(vlsr_file_kms)
-    config = ModelConfig.from_dict(plain)
-    mask = fit_mask(f, opts, config, db) & np.isfinite(y)
+    def __init__(self, config, db):
+        if isinstance(config, ModelConfig):
+            config = config.to_dict()
+        plain, self._params, self.fit_options, self._slots = split_fit_config(config)
+        self._source = copy.deepcopy(config)
+        self._plain = plain
+        self.config = ModelConfig.from_dict(plain)  # validated once, here
+        self.db = db
+
+    # -- parameters ---------------------------------------------------------------------------
+    def config_params(self) -> Parameters:
+        """The parameters as the JSON gives them: a plain number is fixed, a spec as written."""
+        return self._params.copy()
+
+    def make_params(self) -> Parameters:
+        """Every parameter free, as lmfit's ``Model.make_params`` makes them: a plain number of
+        the config becomes a free parameter bounded to its physical domain (T_ex above the CMB,
+        FWHM, size and N positive; N fitted in log10); a spec keeps what it says."""
+        params = self._params.copy()
+        comps = self._source["components"]
+        for name, (ci, si, key) in self._slots.items():
+            spec = comps[ci][key] if si is None else comps[ci]["species"][si][key]
+            if isinstance(spec, dict):
+                continue
+            p = params[name]
+            lo, hi = _DOMAIN[key]
+            params[name] = Parameter(name, p.value, True, lo, hi, unit=p.unit, log=p.log or key == "ntot_cm2")
+        return params
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def config_at(self, params: Parameters, vlsr_file_kms: float | None = None) -> ModelConfig:
+        """The :class:`ModelConfig` with the values of ``params``."""
+        config = copy.deepcopy(self.config)
+        if vlsr_file_kms is not None and "vlsr_file_kms" not in self._plain:
+            config.vlsr_file_kms = float(vlsr_file_kms)
+        work = params.copy()
+        work.resolve_ties()
+        _apply(config, work.valuesdict(), self._slots)
+        return config
+
+    def eval(self, params: Parameters | None = None, freq_mhz=None, *, vlsr_file_kms: float | None = None):
+        """The model intensity (the config's unit) at ``freq_mhz`` (MHz, any order) for ``params``
+        (default: the config's values)."""
+        from cassis_lite.lte import compute_spectrum
+
+        config = self.config_at(self.config_params() if params is None else params, vlsr_file_kms)
+        return compute_spectrum(config, np.asarray(freq_mhz, dtype=float), self.db).intensity
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, spectrum, params: Parameters | None = None, **fit_options) -> LteFitResult:
+        """Fit the free ``params`` (default: :meth:`config_params`) to ``spectrum``.
+
+        Parameters
+        ----------
+        spectrum : Spectrum
+            Its frequencies refer to its ``vlsr_kms`` unless the config sets ``vlsr_file_kms``.
+        params : Parameters, optional
+        **fit_options
+            The keys of the JSON's ``"fit"`` object, over the config's own: ``windows_mhz``
+            (``[[fmin, fmax], ...]``), ``windows_kms`` (``[vmin, vmax]`` around every line of the
+            fitted species), ``rms_k`` (K; default: robust rms of each spectral window),
+            ``calibration_percent``, ``rms_cal`` (per frequency range), ``max_nfev``.
+        """
+        unknown = set(fit_options) - FIT_KEYS
+        if unknown:
+            raise ConfigError(f"unknown fit option {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(FIT_KEYS))})")
+        return _fit(self, np.asarray(spectrum.freq_mhz, dtype=float), np.asarray(spectrum.intensity, dtype=float),
+                    self.config_params() if params is None else params, {**self.fit_options, **fit_options},
+                    spectrum.vlsr_kms)
+
+
+def _fit(model: LteModel, f, y, params: Parameters, opts: dict, vlsr_file_kms) -> LteFitResult:
+    from cassis_lite.lte import PreparedModel
+
+    slots = model._slots
+    missing = set(slots) - set(params)
+    if missing:
+        raise ConfigError(f"parameter {sorted(missing)[0]} is missing (make them with model.make_params())")
+    config = model.config_at(params, vlsr_file_kms)
+    mask = fit_mask(f, opts, config, model.db) & np.isfinite(y)
     if not mask.any():
         raise FitError("no channel of the spectrum falls in the fit windows")
     sigma = fit_sigma(f, y, opts)
@@ -233,7 +336,7 @@ def fit_lte(freq_mhz, intensity, fit_config: dict, db, *, vlsr_file_kms: float |
         if key == "fwhm_kms" and p.free and p.value > 0:
             top = p.max if math.isfinite(p.max) else 5 * p.value
             wmargin = max(wmargin, min(top / p.value, 20.0))
-    prepared = PreparedModel(config, fm, db, velocity_margin_kms=vmargin, fwhm_margin=wmargin)
+    prepared = PreparedModel(config, fm, model.db, velocity_margin_kms=vmargin, fwhm_margin=wmargin)
 
     calls = 0
 
@@ -242,15 +345,29 @@ def fit_lte(freq_mhz, intensity, fit_config: dict, db, *, vlsr_file_kms: float |
         calls += 1
         _apply(config, values, slots)
         try:
-            model = prepared.compute(config).intensity
+            intensity = prepared.compute(config).intensity
         except PartitionRangeError:
             if calls == 1:  # the start values themselves: the user's error
                 raise
             # a trial T_ex beyond a partition-function table: steer the solver back
             return np.full(ym.size, np.inf)
-        return (ym - model) / sm
+        return (ym - intensity) / sm
 
     res = least_squares_fit(residual, params, max_nfev=int(opts.get("max_nfev", 2000)))
     _apply(config, res.params.valuesdict(), slots)
-    full = PreparedModel(config, f, db).compute(config).intensity
+    full = PreparedModel(config, f, model.db).compute(config).intensity
     return LteFitResult(res, config, full, mask, sigma)
+
+
+def fit_lte(freq_mhz, intensity, fit_config: dict, db, *, vlsr_file_kms: float | None = None,
+            options: dict | None = None) -> LteFitResult:
+    """Fit the free parameters of ``fit_config`` (the fit JSON, see the module docstring) to a
+    spectrum given as arrays: :class:`LteModel` with the JSON's own parameters.
+
+    ``vlsr_file_kms``: the v_lsr the frequencies refer to (used when the config does not set
+    ``vlsr_file_kms``). ``options`` overrides the config's ``"fit"`` object.
+    """
+    model = LteModel(fit_config, db)
+    return _fit(model, np.asarray(freq_mhz, dtype=float), np.asarray(intensity, dtype=float),
+                model.config_params(), {**model.fit_options, **(options or {})},
+                vlsr_file_kms)
