@@ -167,6 +167,7 @@ class Candidate:
     q_source: str | None = None
     q_trunc: float | None = None
     levels: list | None = None  # [(E_cm, g)] for LAMDA files
+    absorption: list = field(default_factory=list)  # Morton: (lambda_vac, f, Gamma, g_l, g_u, E_low, A)
     note: str = ""
 
     @property
@@ -502,6 +503,8 @@ def morton_candidates(texts):
         c = Candidate(ion, ion, ion.split()[0], None, "Morton2003", "Morton2003",
                       "linetools/data/lines/morton03_table2.dat", rows=rows)
         c.note = "UV/optical resonance lines; no partition function (Morton lists no level ladder)"
+        c.absorption = [(ln.wavelength_vac_a, ln.f_osc, ln.gamma_s, ln.gl, ln.gu, ln.elow_cm, ln.aij)
+                        for ln in lns if ln.f_osc > 0]
         c.levels = sorted({(ln.elow_cm, ln.gl) for ln in lns})
         out.append(c)
     return out
@@ -576,7 +579,7 @@ def write(out: Path, species, manifest):
 
     # Species ids: alphabetical by name, case-insensitive, for a stable and readable order.
     species = sorted(species, key=lambda s: (s[0].name.lower(), s[0].name))
-    all_rows = []
+    all_rows, absorption_rows = [], []
     for sid, (p, merged, roles) in enumerate(species, start=1):
         n = len(p.rows) + sum(len(m.rows) for m in merged)
         con.execute("INSERT INTO species VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -594,11 +597,15 @@ def write(out: Path, species, manifest):
         for c in [p, *merged]:
             for r in c.rows:
                 all_rows.append((sid, sid_of(c), *r))
+            for r in c.absorption:
+                absorption_rows.append((sid, sid_of(c), *r))
         for t, q in (p.q_points or []):
             con.execute("INSERT INTO partition_function VALUES (?,?,?)", (sid, float(t), float(q)))
     all_rows.sort(key=lambda r: (r[2], r[0], r[8]))
     con.executemany(f"INSERT INTO transitions ({', '.join(schema.TRANSITION_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(schema.TRANSITION_COLUMNS))})", all_rows)
+    absorption_rows.sort(key=lambda r: (r[0], r[2]))
+    con.executemany("INSERT INTO absorption_lines VALUES (?,?,?,?,?,?,?,?,?)", absorption_rows)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
             else _dt.datetime.now(_dt.timezone.utc))

@@ -315,3 +315,28 @@ def test_path_with_uri_special_characters(tmp_path):
     shutil.copy(default_database_path(), copy)
     t = LineDatabase(copy).transitions(115271, 115272, species="CO")
     assert len(t) == 1
+
+
+@pytest.mark.parametrize("ion,wave_a,f_osc,gamma_s", [
+    # Morton 2003, ApJS 149, 205, table 2 (published values)
+    ("C IV", 1548.204, 0.1899, 2.643e8),
+    ("C IV", 1550.781, 0.09475, 2.628e8),
+    ("H I", 1215.6682, 0.2776, 6.265e8),
+    ("Mg II", 2796.3543, 0.6155, 2.625e8),
+    ("Fe II", 2382.7652, 0.320, 3.13e8),
+])
+def test_absorption_lines_carry_mortons_f_and_gamma(line_db, ion, wave_a, f_osc, gamma_s):
+    a = line_db.absorption_lines(ion, wave_a - 0.001, wave_a + 0.001)
+    assert len(a["wave_vac_a"]) == 1, a
+    assert a["wave_vac_a"][0] == pytest.approx(wave_a, abs=1e-4)
+    assert a["f_osc"][0] == pytest.approx(f_osc, rel=1e-3)
+    assert a["gamma_s"][0] == pytest.approx(gamma_s, rel=1e-3)
+    assert a["source"] == ["Morton2003"]
+    # f and A are one pair: A = 0.6670e16 g_l f / (g_u lambda^2) (Morton's eq. with lambda in A)
+    assert a["aij"][0] == pytest.approx(0.6670e16 * a["gl"][0] * f_osc / (a["gu"][0] * wave_a**2), rel=3e-3)
+
+
+def test_absorption_lines_of_a_molecule_are_empty_and_unknown_ions_refused(line_db):
+    assert len(line_db.absorption_lines("CO")["wave_vac_a"]) == 0
+    with pytest.raises(Exception, match="unknown species|no species"):
+        line_db.absorption_lines("Xx IX")

@@ -291,6 +291,33 @@ class LineDatabase:
         q = np.array([r[1] for r in rows], dtype=float)
         return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k)
 
+    # ------------------------------------------------------------------ absorption lines
+    def absorption_lines(self, name_or_tag, wmin_a: float | None = None, wmax_a: float | None = None) -> dict:
+        """Resonance absorption lines of an atom or ion (Morton 2003 today), by vacuum wavelength:
+        arrays ``wave_vac_a`` (A), ``f_osc``, ``gamma_s`` (s^-1; NaN where the source gives none),
+        ``gl``, ``gu``, ``elow_cm``, ``aij`` (s^-1), and ``source``."""
+        sp = self.find_species(name_or_tag)
+        tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "absorption_lines" not in tables:
+            raise DatabaseError(f"{self.path} has no absorption-line data (oscillator strengths): "
+                                "rebuild it with `make db`")
+        sql = ("SELECT wave_vac_a, f_osc, gamma_s, gl, gu, elow_cm, aij, source_id FROM absorption_lines "
+               "WHERE species_id = ?")
+        args: list = [sp.id]
+        if wmin_a is not None:
+            sql += " AND wave_vac_a >= ?"
+            args.append(float(wmin_a))
+        if wmax_a is not None:
+            sql += " AND wave_vac_a <= ?"
+            args.append(float(wmax_a))
+        rows = self._con.execute(sql + " ORDER BY wave_vac_a", args).fetchall()
+        cols = list(zip(*rows)) if rows else [[]] * 8
+        out = {k: np.array(v, dtype=float) for k, v in zip(
+            ("wave_vac_a", "f_osc", "gamma_s", "gl", "gu", "elow_cm", "aij"), cols[:7])}
+        out["source"] = [self._sources.get(i, "?") for i in cols[7]]
+        out["species"] = sp.name
+        return out
+
     # ------------------------------------------------------------------------------ info
     def info(self) -> dict:
         n_species = self._con.execute("SELECT COUNT(*) FROM species").fetchone()[0]

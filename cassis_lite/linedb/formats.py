@@ -336,13 +336,16 @@ class MortonLine:
     gu: int
     aij: float
     term: str
+    f_osc: float = math.nan  # absorption oscillator strength
+    gamma_s: float | None = None  # damping constant (s^-1): sum of the upper level's A; None when Morton gives none
 
 
 _NUM = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([Ee][-+]?\d+)?$")
 
 
 def parse_morton03(text: str) -> list[MortonLine]:
-    """Parse Morton (2003) table 2 (linetools ``morton03_table2.dat``).
+    """Parse Morton (2003) table 2 (linetools ``morton03_table2.dat``): vacuum wavelength, levels,
+    weights, A, the damping constant Gamma where given and the oscillator strength f.
 
     Ion headers (``C II   2s2(1S)2p 2Po J=1/2 GROUND ...``) set the current ion (first 7
     columns); multiplet headers set the upper term; ``MltMean`` rows (multiplet means) are
@@ -376,8 +379,17 @@ def parse_morton03(text: str) -> list[MortonLine]:
             continue
         # A column blank: the first E-number is then f, recognised by Morton's own column
         # log wf = log10(lambda f) two places later; A = 0.6670e16 g_l f / (g_u lambda^2)
+        rest = toks[ia + 1:]
+        gamma = None
         if ia + 2 < len(toks) and "E" not in toks[ia + 2] and aij > 0 \
                 and abs(math.log10(wl * aij) - float(toks[ia + 2])) < 0.01:
+            f_osc = aij
             aij = 0.6670e16 * gl * aij / (gu * wl**2)
-        out.append(MortonLine(ion, wl, elow, eup, gl, gu, aij, term))
+        elif len(rest) >= 2 and "E" in rest[0] and "E" in rest[1]:
+            gamma, f_osc = float(rest[0]), float(rest[1])  # A Gamma f
+        elif rest and "E" in rest[0]:
+            f_osc = float(rest[0])  # A f (no Gamma given)
+        else:
+            f_osc = math.nan
+        out.append(MortonLine(ion, wl, elow, eup, gl, gu, aij, term, f_osc, gamma))
     return out

@@ -40,6 +40,10 @@ CREATE TABLE transitions (
     source_id INTEGER NOT NULL REFERENCES sources(id),
     freq_mhz REAL NOT NULL, err_mhz REAL, aij REAL NOT NULL, elow_cm REAL NOT NULL,
     eup_k REAL NOT NULL, gup INTEGER NOT NULL, qn TEXT);
+CREATE TABLE absorption_lines (
+    species_id INTEGER NOT NULL REFERENCES species(id), source_id INTEGER NOT NULL REFERENCES sources(id),
+    wave_vac_a REAL NOT NULL, f_osc REAL NOT NULL, gamma_s REAL, gl INTEGER NOT NULL, gu INTEGER NOT NULL,
+    elow_cm REAL NOT NULL, aij REAL NOT NULL);
 CREATE TABLE partition_function (
     species_id INTEGER NOT NULL REFERENCES species(id), temperature_k REAL NOT NULL,
     log10_q REAL NOT NULL, PRIMARY KEY (species_id, temperature_k)) WITHOUT ROWID;
@@ -48,6 +52,7 @@ CREATE TABLE partition_function (
 INDEXES = """
 CREATE INDEX transitions_freq ON transitions (freq_mhz);
 CREATE INDEX species_tag ON species (tag);
+CREATE INDEX absorption_lines_species ON absorption_lines (species_id, wave_vac_a);
 """
 
 REQUIRED_TABLES = ("meta", "sources", "species", "transitions", "partition_function")
