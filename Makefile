@@ -32,7 +32,18 @@ lock:
 	{ echo "# Generated from requirements/dev.in by 'make lock' (uv pip compile --generate-hashes)."; \
 	  echo "# Installed by 'make venv' with pip --require-hashes. Do not edit by hand."; \
 	  cat $(LOCK).tmp; } > $(LOCK) && rm $(LOCK).tmp
+	# the reference codes the tests compare with, each in a venv of its own (tests/*_env.py)
+	for n in radex-ref pythonradex-ref optical-ref; do \
+	  deps=$$( [ $$n = pythonradex-ref ] && echo --no-deps ); \
+	  .cache/uv-venv/bin/uv pip compile requirements/$$n.in $$deps --generate-hashes --no-header \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--index-url https://pypi.org/simple -o requirements/$$n.lock.tmp && \
+	  { echo "# Generated from requirements/$$n.in by 'make lock' (uv pip compile --generate-hashes $$deps)."; \
+	    echo "# Installed by the tests' reference environment with pip --require-hashes. Do not edit by hand."; \
+	    cat requirements/$$n.lock.tmp; } > requirements/$$n.lock && rm requirements/$$n.lock.tmp; \
+	done
 
+# the line database and, beside it, its non-LTE data (cassis_lite_collisions.db)
 $(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis_lite/constants.py cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py
 	$(PY) build_scripts/build_linedb.py --out $(DB)
 

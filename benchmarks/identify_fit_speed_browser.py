@@ -15,7 +15,7 @@ loaded with ``cassisLite.loadSpectrum`` and analysed with ``cassisLite.identify`
 the page from the call to the resolved Promise: the worker's Python (Pyodide) running the core,
 plus the candidate table, the JSON answer and the redraw (the fit's model becomes the live
 model). The first identify also downloads and imports SciPy (lazy). Reference, same process:
-CPython running the same app path (``cassis_lite.app.analysis``) and the bare core call
+CPython running the same request path (``cassis_lite.analysis.requests``, what the app calls) and the bare core call
 (``identify_spectrum`` / ``fit_lte``). Medians of ``--repeats`` calls after the first.
 """
 
@@ -84,8 +84,8 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from cassis_lite.app import analysis
-    from cassis_lite.app.session import Session
+    from cassis_lite.analysis.requests import fit_request, identify_request
+    from cassis_lite.app.state import Session
     from cassis_lite.commands.serve import make_server
     from cassis_lite.fitting.lte_fit import fit_lte
     from cassis_lite.analysis.identify import LteSetup, identify_spectrum
@@ -102,12 +102,12 @@ def main(argv=None) -> int:
 
     # CPython: the app's path (the spectrum read back from the same FITS bytes) and the bare core
     session.load_spectrum(files["bench/identify500k.fits"], "identify500k.fits")
-    cp_id = timed(lambda: analysis.run_identify(session, IDENTIFY_OPTIONS)[0], args.repeats)
+    cp_id = timed(lambda: identify_request(session.spectrum, db, IDENTIFY_OPTIONS)[0], args.repeats)
     sp = session.spectrum
     core_id = timed(lambda: identify_spectrum(sp.freq_mhz, sp.intensity, db, LteSetup(tex_k=40.0, fwhm_kms=3.0)),
                     args.repeats)
     session.load_spectrum(files["bench/fit10lines.fits"], "fit10lines.fits")
-    cp_fit = timed(lambda: analysis.run_fit(session, fit_cfg)[0], args.repeats)
+    cp_fit = timed(lambda: fit_request(session.spectrum, db, fit_cfg)[0], args.repeats)
     sp = session.spectrum
     core_fit = timed(lambda: fit_lte(sp.freq_mhz, sp.intensity, fit_cfg, db, vlsr_file_kms=sp.vlsr_kms),
                      args.repeats)

@@ -37,6 +37,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -218,12 +219,22 @@ def _wanted(names, files, glob, path):
 
 
 def read_sources(manifest: dict, cache: Path = CACHE) -> dict[str, dict[str, str]]:
-    """{package: {path inside the wheel or sdist: text}} for every file the manifest lists."""
+    """{package: {path inside the wheel or sdist: text}} for every file the manifest lists
+    (``files``, ``files_glob`` and ``collision_files``)."""
     out = {}
     for dist in manifest["distributions"]:
-        data = read_archive(fetch(dist, cache), dist.get("files", []), dist.get("files_glob"))
+        data = read_archive(fetch(dist, cache), dist.get("files", []) + dist.get("collision_files", []),
+                            dist.get("files_glob"))
         out[dist["package"]] = {name: raw.decode("latin-1") for name, raw in data.items()}
     return out
+
+
+def line_files(dist: dict, texts: dict[str, str]) -> dict[str, str]:
+    """The files of ``dist`` whose transitions go into the line database (``files``, ``files_glob``;
+    not ``collision_files``, nor any file of a ``collisions_only`` distribution)."""
+    if dist.get("collisions_only"):
+        return {}
+    return {k: v for k, v in texts.items() if k not in set(dist.get("collision_files", []))}
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -398,12 +409,14 @@ def scale_lamda_weights(lam, fname: str) -> str:
     sys.exit(f"build_linedb: {fname}: non-integer level weights with no small common factor")
 
 
-def repair_lamda_levels(lam, fname: str) -> str:
+def repair_lamda_levels(lam, fname: str, strict: bool = True) -> str:
     """Check E_up - E_low = h nu for every line of a LAMDA file; repair a level whose energy
     disagrees with all its lines when those lines agree on one energy for it.
 
     One trap in spectralradex 1.1.5: oh2s.dat lists level 16 (4_4_1) at 114.1776 cm^-1, but its
     three lines put it at 195.66 cm^-1. Returns a note for the species ('' if all is well).
+    Lines still inconsistent stop the build, or with ``strict=False`` (collision data, whose rate
+    equations use the level energies, as RADEX does) are noted.
     """
     def bad_lines():
         out = []
@@ -431,8 +444,14 @@ def repair_lamda_levels(lam, fname: str) -> str:
                          f"{len(involved)} lines; set to {new:.4f} cm-1 from them")
             lv.energy_cm = new
     still = bad_lines()
-    if still:
+    if still and strict:
         sys.exit(f"build_linedb: {fname}: {len(still)} lines with E_up - E_low != h nu, not repairable")
+    if still:
+        worst = max(abs(lam.level(ln.up).energy_cm - lam.level(ln.low).energy_cm - ln.freq_ghz * 1e3 / CM1_TO_MHZ)
+                    for ln in still)
+        f_min = min(ln.freq_ghz for ln in still)
+        notes.append(f"{len(still)} lines (all above {f_min / 1e3:.1f} THz) have frequencies that differ from their "
+                     f"level energies by up to {worst:.1f} cm-1; the rate equations use the level energies")
     print(f"build_linedb: {fname}: " + "; ".join(notes))
     return "; " + "; ".join(notes)
 
@@ -525,11 +544,13 @@ def levels_agree(lamda: Candidate, morton: Candidate) -> bool:
 
 
 def assemble(texts, manifest):
+    dists = {d["package"]: d for d in manifest["distributions"]}
+    lines_of = {pkg: line_files(dists[pkg], t) for pkg, t in texts.items()}
     partfunc = formats.parse_cdms_partfunc(texts["astroquery"]["astroquery/linelists/cdms/data/partfunc.cat"])
     jplq = formats.parse_jpl_catdir(texts["astroquery"]["astroquery/jplspec/data/catdir.cat"])
     cands = (cdms_candidates(texts["linecat"], partfunc) + jpl_candidates(texts["astroquery"], jplq)
-             + lamda_candidates(texts["spectralradex"], partfunc)
-             + lamda_candidates(texts.get("keylimepie", {}), partfunc, LAMDA_FILES_KEYLIMEPIE, "keylimepie")
+             + lamda_candidates(lines_of["spectralradex"], partfunc)
+             + lamda_candidates(lines_of.get("keylimepie", {}), partfunc, LAMDA_FILES_KEYLIMEPIE, "keylimepie")
              + morton_candidates(texts["linetools"]))
     groups: dict[str, list[Candidate]] = {}
     for c in cands:
@@ -559,7 +580,144 @@ def assemble(texts, manifest):
     return species
 
 
-def write(out: Path, species, manifest):
+# ------------------------------------------------------------------------ collision data
+# Every LAMDA file with collision rates, from every package the manifest lists, is a candidate
+# for the non-LTE data of one "collision species" (one file each: levels, lines and rates go
+# together). Name of the collision species of each file, and the line-database species key it
+# describes (None: a species with collision data only). Files of the line tables above take their
+# names from there; hyperfine-resolved files are their own collision species (", hfs").
+COLLISION_NAMES = {
+    "hcn@hfs.dat": ("HCN, hfs", "HCN"), "oh@hfs.dat": ("OH, hfs", "OH, v=0"),
+    "cn-h2-hfs.dat": ("CN, hfs", "CN"), "cn-hfs.dat": ("CN, hfs", "CN"),
+    "hco+@xpol.dat": ("HCO+", "HCO+"), "cs.dat": ("CS", "CS"), "so.dat": ("SO", "SO"), "so@lique.dat": ("SO", "SO"),
+    "so2.dat": ("SO2", "SO2"), "h2co.dat": ("o-H2CO", "o-H2CO"), "oh2co-h2.dat": ("o-H2CO", "o-H2CO"),
+    "ph2co-h2.dat": ("p-H2CO", "p-H2CO"), "ph2s_oh2.dat": ("p-H2S", "p-H2S"), "ph2s_ph2.dat": ("p-H2S", "p-H2S"),
+    "a-ch3oh.dat": ("A-CH3OH", "CH3OH"), "e-ch3oh.dat": ("E-CH3OH", "CH3OH"),
+    "dco+@xpol.dat": ("DCO+", "DCO+"), "h13co+@xpol.dat": ("H13CO+", "H13CO+"), "ocs@xpol.dat": ("OCS", "OCS"),
+    "cs@lique.dat": ("CS", "CS"), "c.dat": ("C", "C I"), "o.dat": ("O", "O I"), "c+.dat": ("C+", "C II"),
+    "co_with_additional_comments.dat": ("CO", "CO"),
+    # species with collision data only (pdspy)
+    "c17o.dat": ("C17O", None), "h13cn@xpol.dat": ("H13CN", None), "hc15n@xpol.dat": ("HC15N", None),
+    "hc18o+@xpol.dat": ("HC18O+", None), "hdo.dat": ("HDO", "HDO"),
+}
+# pdspy 2.0.8 names both H2(18)O files "para-H2-18O": the levels tell them apart (ortho's lowest
+# level is 1_0_1, para's 0_0_0)
+WATER_18 = {"1_0_1": ("o-H2(18)O", "H2O-18"), "0_0_0": ("p-H2(18)O", "H2O-18")}
+# distributions in order of preference when everything else is equal
+COLLISION_PACKAGES = ("spectralradex", "keylimepie", "pdspy", "pythonradex")
+
+
+@dataclass
+class CollisionCandidate:
+    name: str
+    key: str | None
+    package: str
+    file: str
+    lam: formats.LamdaFile
+    note: str
+    digest: str
+    in_line_tables: bool  # the file's transitions are in the line database
+
+    @property
+    def rank(self):
+        """Preference: more partners, then levels reaching higher, then rates to higher T (then,
+        for equal data, the file of the line tables, the package order)."""
+        top = max(lv.energy_cm for lv in self.lam.levels)
+        t_max = max(float(p.temperatures_k.max()) for p in self.lam.partners)
+        return (-len(self.lam.partners), -top, -t_max, not self.in_line_tables, COLLISION_PACKAGES.index(self.package),
+                self.file)
+
+
+def _lamda_digest(lam: formats.LamdaFile) -> str:
+    """SHA-256 of the data of a LAMDA file (levels, lines, rates), whatever its comments and spacing."""
+    h = hashlib.sha256()
+    for lv in lam.levels:
+        h.update(repr((lv.energy_cm, lv.weight)).encode())
+    for ln in lam.lines:
+        h.update(repr((ln.up, ln.low, ln.aij, ln.freq_ghz)).encode())
+    for p in lam.partners:
+        h.update(repr((p.lamda_id, p.temperatures_k.tolist(), p.up.tolist(), p.low.tolist())).encode())
+        h.update(np.ascontiguousarray(p.rates_cm3s).tobytes())
+    return h.hexdigest()
+
+
+def collision_name(fname: str, lam: formats.LamdaFile):
+    """(collision species name, line-database species key or None) of a LAMDA file."""
+    if fname in COLLISION_NAMES:
+        return COLLISION_NAMES[fname]
+    if fname in ("oh2-18o-h2.dat", "ph2-18o-h2.dat"):
+        return WATER_18[lam.levels[0].label]
+    for table in (LAMDA_FILES, LAMDA_FILES_KEYLIMEPIE):
+        if fname in table:
+            key, name = table[fname][:2]
+            return name, key
+    sys.exit(f"build_linedb: LAMDA file {fname} with collision rates has no collision species name")
+
+
+def collision_candidates(texts, manifest) -> dict[str, list[CollisionCandidate]]:
+    """The LAMDA files with collision rates, grouped by collision species (repaired as for lines)."""
+    dists = {d["package"]: d for d in manifest["distributions"]}
+    groups: dict[str, list[CollisionCandidate]] = {}
+    for pkg in COLLISION_PACKAGES:
+        line_paths = set(line_files(dists[pkg], texts.get(pkg, {}))) if pkg in dists else set()
+        for path in sorted(texts.get(pkg, {})):
+            fname = path.rsplit("/", 1)[-1]
+            lam = formats.parse_lamda(texts[pkg][path], fname)
+            if not lam.partners:
+                continue
+            digest = _lamda_digest(lam)  # of the file as published, before repairs
+            note = repair_lamda_levels(lam, fname, strict=False) + repair_lamda_weights(lam, fname)
+            if fname in SYMMETRIC_TOP_FILES:
+                note += repair_symmetric_top_aij(lam, fname)
+            name, key = collision_name(fname, lam)
+            groups.setdefault(name, []).append(CollisionCandidate(name, key, pkg, path, lam, note.lstrip("; "), digest,
+                                                                  path in line_paths))
+    return groups
+
+
+def _partner_summary(c: CollisionCandidate) -> str:
+    return (f"{len(c.lam.partners)} partner{'s' * (len(c.lam.partners) > 1)} "
+            f"({', '.join(p.name for p in c.lam.partners)}), "
+            f"{len(c.lam.levels)} levels, rates to {max(float(p.temperatures_k.max()) for p in c.lam.partners):g} K")
+
+
+def write_collisions(con, groups, sid_of_key: dict, src_id_of) -> int:
+    """Fill the collision tables: one primary file per collision species (rule of
+    :attr:`CollisionCandidate.rank`), every other file recorded in ``collision_sources``."""
+    for cid, name in enumerate(sorted(groups, key=lambda n: (n.lower(), n)), start=1):
+        cands = sorted(groups[name], key=lambda c: c.rank)
+        p = cands[0]
+        lam = p.lam
+        con.execute("INSERT INTO collision_species VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (cid, name, sid_of_key.get(p.key), src_id_of(p.package), p.file,
+                     lam.name + (f" ({p.note})" if p.note else ""), lam.weight, len(lam.levels), len(lam.lines),
+                     lam.notes))
+        con.executemany("INSERT INTO collision_levels VALUES (?,?,?,?,?)",
+                        [(cid, lv.index, lv.energy_cm, lv.weight, lv.label) for lv in lam.levels])
+        con.executemany("INSERT INTO collision_lines VALUES (?,?,?,?,?,?)",
+                        [(cid, i, ln.up, ln.low, ln.aij, round(ln.freq_ghz * 1e3, 6))
+                         for i, ln in enumerate(lam.lines, start=1)])
+        for part in lam.partners:
+            order = np.argsort(part.temperatures_k, kind="stable")
+            mant, digits, expo = schema.pack_rates(part.rates_cm3s[:, order])
+            con.execute("INSERT INTO collision_partners VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (cid, part.lamda_id, part.name, part.reference, len(part.up),
+                         part.temperatures_k[order].astype("<f8").tobytes(), part.up.astype("<u2").tobytes(),
+                         part.low.astype("<u2").tobytes(), mant, digits, expo))
+        for c in cands:
+            if c is p:
+                role, note = "primary", _partner_summary(c)
+            elif c.digest == p.digest:
+                role, note = "duplicate", f"same data as {p.file}"
+            else:
+                role = "superseded"
+                note = f"{p.file} preferred ({_partner_summary(p)}; this file: {_partner_summary(c)})"
+            con.execute("INSERT INTO collision_sources VALUES (?,?,?,?,?)",
+                        (cid, src_id_of(c.package), c.file, role, note))
+    return len(groups)
+
+
+def write(out: Path, species, manifest, collisions=None):
     tmp = out.with_suffix(out.suffix + ".tmp")
     con = schema.create(tmp)
     dists = {d["package"]: d for d in manifest["distributions"]}
@@ -573,6 +731,16 @@ def write(out: Path, species, manifest):
         src_ids[(name, pkg)] = i
         con.execute("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?)",
                     (i, name, d["package"], d["version"], d["sha256"], d["licence"], db["citation"], db["url"]))
+
+    # packages read for collision data only come after every other row (ids of the others unchanged)
+    for name, db in sorted(manifest["databases"].items()):
+        for pkg in db.get("collision_via", []):
+            i = len(rows) + 1
+            rows.append((name, db, pkg))
+            d = dists[pkg]
+            src_ids[(name, pkg)] = i
+            con.execute("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?)",
+                        (i, name, d["package"], d["version"], d["sha256"], d["licence"], db["citation"], db["url"]))
 
     def sid_of(c: Candidate) -> int:
         return src_ids[(c.database, c.package)] if c.package else src_ids[c.database]
@@ -606,6 +774,9 @@ def write(out: Path, species, manifest):
                     f"VALUES ({', '.join('?' * len(schema.TRANSITION_COLUMNS))})", all_rows)
     absorption_rows.sort(key=lambda r: (r[0], r[2]))
     con.executemany("INSERT INTO absorption_lines VALUES (?,?,?,?,?,?,?,?,?)", absorption_rows)
+    sid_of_key = {p.key: sid for sid, (p, _, _) in enumerate(species, start=1)}
+    n_collision = write_collisions(con, collisions or {}, sid_of_key,
+                                   lambda pkg: src_ids.get(("LAMDA", pkg)) or src_ids["LAMDA"])
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
             else _dt.datetime.now(_dt.timezone.utc))
@@ -613,9 +784,16 @@ def write(out: Path, species, manifest):
             "sources": "; ".join(f"{d['package']}=={d['version']}" for d in manifest["distributions"])}
     for d in manifest["distributions"]:
         meta[f"source:{d['package']}"] = f"{d['version']} sha256={d['sha256']}"
-    schema.finish(con, meta)
+    schema.finish(con, meta)  # content_sha256 over everything, the non-LTE tables included
+    # the non-LTE tables go to a file of their own (schema.collisions_path): not in the first download
+    collisions_tmp = schema.collisions_path(out).with_suffix(".db.tmp")
+    con = sqlite3.connect(tmp)
+    schema.move_tables(con, schema.COLLISION_TABLES_PREFIX, collisions_tmp)
+    con.execute("VACUUM")
+    con.close()
     os.replace(tmp, out)
-    return len(species), len(all_rows)
+    os.replace(collisions_tmp, schema.collisions_path(out))
+    return len(species), len(all_rows), n_collision
 
 
 def main(argv=None) -> int:
@@ -629,10 +807,12 @@ def main(argv=None) -> int:
     texts = read_sources(manifest, args.cache)
     t1 = time.perf_counter()
     species = assemble(texts, manifest)
+    collisions = collision_candidates(texts, manifest)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    n_species, n_lines = write(args.out, species, manifest)
+    n_species, n_lines, n_collision = write(args.out, species, manifest, collisions)
     t2 = time.perf_counter()
     print(f"build_linedb: {args.out}: {n_species} species, {n_lines} transitions, "
+          f"{n_collision} species with collision rates, "
           f"{args.out.stat().st_size / 1e6:.2f} MB; sources {t1 - t0:.2f} s, build {t2 - t1:.2f} s")
     return 0
 

@@ -195,11 +195,12 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
     # Samples.
     samples = []
     for path in sorted(samples_dir.iterdir()):
-        if path.is_file() and path.suffix.lower() not in (".md",):
+        if path.is_file() and path.suffix.lower() not in (".md", ".json"):
             put(f"samples/{path.name}", path.read_bytes())
             samples.append(path.name)
-    if (samples_dir / "README.md").exists():
-        put("samples/README.md", (samples_dir / "README.md").read_bytes())
+    for extra in ("README.md", "samples.json"):  # the notice; what the files do not say themselves
+        if (samples_dir / extra).exists():
+            put(f"samples/{extra}", (samples_dir / extra).read_bytes())
 
     # The shell (web/), except the templated files.
     from cassis_lite.commands.serve import DOCUMENT_CSP
@@ -226,6 +227,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
         "startupPackages": startup,
         "lazyPackages": lazy,
         "backgroundPackages": list(comp.get("background", [])),
+        "prefetchPackages": list(comp.get("prefetch", [])),
         "allowedOrigins": allowed_origins,
         "samples": samples,
         "defaultSamples": samples,

@@ -47,14 +47,19 @@ SITE_PACKAGES = "/lib/python3.12/site-packages/"
 DROP = ("*.pyi", "*.data/*")
 # Files the first screen does not read, sent in a second bundle once the app is ready (the worker
 # installs it before it runs anything else): NumPy's parts for SciPy, random numbers, FFTs,
-# polynomials and tests, and xyzservices' tile providers (map tiles only).
+# polynomials and tests, xyzservices' tile providers (map tiles only), and the non-LTE data (a
+# RADEX model needs it, the first screen does not).
 LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", "numpy/testing/*",
-         "numpy/typing/*", "xyzservices/data/*")
+         "numpy/typing/*", "xyzservices/data/*", "cassis_lite/data/*_collisions.db")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).
 TABLE_SLACK = 64
-PRELUDE = "from cassis_lite.app.boot import prepare, warm_up\nprepare()\nwarm_up()\n"
+# prepare, warm up, then refuse a snapshot that would hold an open file object (after the restore
+# its descriptor number would belong to another file: cassis_lite.app.boot.open_files)
+PRELUDE = ("from cassis_lite.app.boot import open_files, prepare, warm_up\nprepare()\nwarm_up()\n"
+           "_left = open_files()\n"
+           "if _left:\n    raise RuntimeError(f'the snapshot would hold open files: {_left}')\n")
 
 LOADER_FIND = "await e(t.FS,{sitePackages:t.API.sitePackages})"
 LOADER_REPLACE = "await e(t.FS,{sitePackages:t.API.sitePackages,Module:t})"

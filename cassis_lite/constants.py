@@ -18,3 +18,11 @@ FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 GAUSS_AREA = math.sqrt(math.pi / (4.0 * math.log(2.0)))
 #: one arcsecond in radians
 ARCSEC_RAD = math.pi / (180.0 * 3600.0)
+
+#: classical electron radius r_e = e^2 / (4 pi eps0 m_e c^2), m (CODATA 2018)
+ELECTRON_RADIUS = 2.8179403262e-15
+#: pi e^2 / (m_e c^2) in Gaussian units = pi r_e, m: weak-line equivalent width W = pi r_e N f lambda^2
+PI_E2_MC2 = math.pi * ELECTRON_RADIUS
+#: pi e^2 / (m_e c) in Gaussian units = pi r_e c, m^2 s^-1 (0.026540 cm^2 s^-1): integrated line
+#: absorption cross-section per unit frequency of an oscillator strength f = 1
+PI_E2_MC = PI_E2_MC2 * C_LIGHT

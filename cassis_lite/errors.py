@@ -32,3 +32,23 @@ class ConfigError(CassisError):
 
 class QueryError(CassisError):
     """A line-database query with invalid arguments (inverted frequency range, negative limits...)."""
+
+
+class OpticalError(CassisError):
+    """Bad input to an optical/UV absorption or stellar-broadening computation (NaN arrays, R <= 0,
+    an empty wavelength range...)."""
+
+
+class UnknownLineError(OpticalError):
+    """No catalogue line of the ion near the rest wavelength asked for, or no line of an ion in a
+    wavelength range."""
+
+
+class ProcessingError(CassisError):
+    """A quick-look tool (baseline, smoothing, resampling, range statistics, Gaussian fit) asked
+    with arguments the spectrum cannot take (no region, too few channels, range outside...)."""
+
+
+class RadexError(CassisError):
+    """A non-LTE (RADEX) model cannot be computed: a species without collision data, collision
+    partners the data file does not have, invalid physical conditions."""

@@ -80,10 +80,12 @@ def axis_unit_kind(unit: str) -> tuple[str, float]:
 
 # --- velocity <-> frequency ----------------------------------------------------------------
 
-def _check_rest(rest_freq_mhz) -> float:
-    if rest_freq_mhz is None or not np.isfinite(rest_freq_mhz) or rest_freq_mhz <= 0:
+def _check_rest(rest_freq_mhz):
+    """The rest frequency (a number, or one per line), positive and finite."""
+    f0 = np.asarray(np.nan if rest_freq_mhz is None else rest_freq_mhz, dtype=float)
+    if not np.all(np.isfinite(f0) & (f0 > 0)):
         raise UnitError(f"a positive rest frequency is needed for velocities (got {rest_freq_mhz!r})")
-    return float(rest_freq_mhz)
+    return float(f0) if f0.ndim == 0 else f0
 
 
 def _check_convention(convention: str) -> str:
@@ -114,6 +116,18 @@ def velocity_to_freq(velocity_kms, rest_freq_mhz, convention="radio"):
     if convention == "optical":
         return f0 / (1.0 + beta)
     return f0 * np.sqrt((1.0 - beta) / (1.0 + beta))
+
+
+def lsr_velocity_kms(freq_mhz, rest_freq_mhz, vlsr_file_kms=0.0, convention="radio"):
+    """LSR velocity (km/s) of a frequency of a spectrum whose axis is in the frame of its v_lsr:
+    v = v_file + v(nu; nu_0, convention), as CASSIS's velocity axes (the ``VeloLsb`` column of a
+    .lis file); a line of rest frequency nu_0 emitted at v_lsr is drawn at v_lsr."""
+    return vlsr_file_kms + freq_to_velocity(freq_mhz, rest_freq_mhz, convention)
+
+
+def lsr_velocity_to_freq_mhz(velocity_kms, rest_freq_mhz, vlsr_file_kms=0.0, convention="radio"):
+    """Inverse of :func:`lsr_velocity_kms`: the frequency (MHz) of an LSR velocity (km/s)."""
+    return velocity_to_freq(np.asarray(velocity_kms, dtype=float) - vlsr_file_kms, rest_freq_mhz, convention)
 
 
 # --- wavelength, wavenumber ------------------------------------------------------------------

@@ -183,6 +183,12 @@ class AppPage:
                  return Array.from(src.data.get ? src.data.get(col) : src.data[col]);
                }""", [source_name, column])
 
+    def open_tab(self, name: str) -> None:
+        """Open a card of the side panel (a card's widgets are drawn when its tab is opened)."""
+        import re
+
+        self.page.locator(".bk-tab").filter(has_text=re.compile(f"^{re.escape(name)}$")).first.click()
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / name

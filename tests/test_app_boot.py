@@ -24,6 +24,7 @@ print(json.dumps({
     "pandas_deferred": isinstance(sys.modules.get("pandas"), DeferredModule),
     "xyzservices_deferred": isinstance(sys.modules.get("xyzservices"), DeferredModule),
     "app_imported": "cassis_lite.app.view" in sys.modules,
+    "open_files": [repr(f) for f in boot.open_files()],
 }))
 """
 
@@ -34,7 +35,25 @@ def test_prepare_and_warm_up_import_the_app_without_pandas_or_open_files():
     assert out.returncode == 0, out.stderr[-2000:]
     state = json.loads(out.stdout.strip().splitlines()[-1])
     assert state == {"missing": [], "pandas_deferred": True, "xyzservices_deferred": True,
-                     "app_imported": True}
+                     "app_imported": True, "open_files": []}
+
+
+def test_open_files_finds_a_stray_file_and_release_files_closes_it(tmp_path):
+    """The snapshot's check (build_scripts/site_snapshot.py) and its cure, in a Python of their
+    own (release_files closes every stray file: the test runner's too)."""
+    path = tmp_path / "stray.bin"
+    path.write_bytes(b"x")
+    script = f"""
+import json
+from cassis_lite.app import boot
+stray = open({str(path)!r}, "rb")
+found = any(f is stray for f in boot.open_files())
+boot.release_files()
+print(json.dumps([found, stray.closed, any(f is stray for f in boot.open_files())]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True, True, False]
 
 
 def test_warm_up_refuses_to_leave_the_database_open(monkeypatch):

@@ -296,9 +296,24 @@ def test_info(db):
     for s in info["sources"]:
         versions.setdefault(s["name"], set()).add((s["package"], s["version"]))
     assert versions["CDMS"] == {("linecat", "0.14.1")}
-    # one database, two packages: LAMDA files from spectralradex and from keylimepie
-    assert versions["LAMDA"] == {("spectralradex", "1.1.5"), ("keylimepie", "1.2")}
-    assert info["meta"]["schema_version"] == "1"
+    # one database, four packages: lines from spectralradex and keylimepie, collision rates also
+    # from pdspy and pythonradex
+    assert versions["LAMDA"] == {("spectralradex", "1.1.5"), ("keylimepie", "1.2"), ("pdspy", "2.0.8"),
+                                 ("pythonradex", "2.0.2")}
+    assert info["meta"]["schema_version"] == "2"
+
+
+def test_non_lte_tables_live_beside_the_line_database(db):
+    """The collision rates are a file of their own (the browser fetches it after the first
+    screen), attached on first use: the line database alone stays small."""
+    import sqlite3
+
+    from cassis_lite.linedb.schema import collisions_path
+
+    main_tables = {r[0] for r in sqlite3.connect(db.path).execute("SELECT name FROM sqlite_master")}
+    assert not any(t.startswith("collision_") for t in main_tables)
+    assert collisions_path(db.path).is_file() and db.path.stat().st_size < 6_000_000
+    assert len(db.collision_species()) >= 50 and db.collision_data("CO").n_levels > 20
 
 
 def test_env_var_selects_database(tmp_path, monkeypatch):

@@ -104,3 +104,15 @@ def test_ascii_bad_input_messages(text, message):
     with pytest.raises(ReadError, match=message) as info:
         read_spectrum(text, name="bad.txt")
     assert str(info.value).startswith("bad.txt: ") or "bad.txt" in str(info.value)
+
+
+def test_dsb_image_axis_follows_the_channels_when_windows_are_out_of_order(tmp_path):
+    """FreqUsb is per channel: when the reader sorts the channels by FreqLsb, it must move with them."""
+    rows = [(230000.0 + i, 240000.0 - i) for i in range(5)] + [(220000.0 + i, 250000.0 - i) for i in range(5)]
+    text = "// vlsr : 0\nFreqLsb VeloLsb FreqUsb VeloUsb Intensity DeltaF DeltaV\n" + "".join(
+        f"{lsb}\t0\t{usb}\t0\t1.0\t1\t1\n" for lsb, usb in rows)
+    path = tmp_path / "dsb.lis"
+    path.write_text(text)
+    sp = read_spectrum(path)
+    pairs = dict(rows)
+    np.testing.assert_array_equal(sp.meta["freq_usb_mhz"], [pairs[f] for f in sp.freq_mhz])

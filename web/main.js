@@ -1,8 +1,10 @@
 // CASSIS lite page script: starts the Python worker, loads BokehJS/Panel JS, mirrors the Bokeh
 // document between the worker (Python) and this page, and exposes window.cassisLite.
+// The messages between this page and the worker are listed in one table at the top of worker.js.
 "use strict";
 (function () {
   const SITE = self.CASSIS_SITE;
+  const DEBUG = new URLSearchParams(location.search).has("debug"); // ?debug: log the protocol
   const root = document.documentElement;
   root.dataset.cassisState = "loading";
 
@@ -57,7 +59,7 @@
   window.cassisSyncState = () => ({ busy, queued: queue.length }); // diagnostics (tests, benchmarks)
   function sendChange(event) {
     if ((event.setter_id != null && event.setter_id === "py") || patching > 0) return;
-    if (window.cassisDebug) console.debug("page change", event.model && event.model.type, event.attr, String(JSON.stringify(event.new)).slice(0, 80));
+    if (DEBUG) console.debug("page change", event.model && event.model.type, event.attr, String(JSON.stringify(event.new)).slice(0, 80));
     if (busy && event.model && event.attr) {
       queue = queue.filter((e) => !(e.model === event.model && e.attr === event.attr));
       queue.push(event);
@@ -96,12 +98,20 @@
   // ---- calls into Python -----------------------------------------------------------------
   let nextId = 1;
   const pending = new Map();
-  function callWorker(method, args, transfer) {
+  // A call's arguments travel as JSON text; a file's bytes as `data` (transferred, not copied).
+  function callWorker(method, args, data) {
     return new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      worker.postMessage({ type: "call", id, method, args }, transfer || []);
+      worker.postMessage({ type: "call", id, method, args: JSON.stringify(args || []), data }, data ? [data] : []);
     });
+  }
+  class CassisError extends Error {
+    constructor(answer) {
+      super(answer.message);
+      this.name = answer.type || "Error";
+      this.userError = !!answer.user_error; // a message for the user (bad input), not a bug
+    }
   }
 
   worker.onmessage = async (event) => {
@@ -123,7 +133,7 @@
         if (!jsdoc) return;
         const t0 = performance.now();
         try { patching += 1; jsdoc.apply_json_patch(msg.patch, msg.buffers); } finally { patching -= 1; }
-        if (window.cassisDebug) console.debug(`page applied patch in ${(performance.now() - t0).toFixed(0)} ms at ${t0.toFixed(0)}`);
+        if (DEBUG) console.debug(`page applied patch in ${(performance.now() - t0).toFixed(0)} ms at ${t0.toFixed(0)}`);
       } else if (msg.type === "idle") {
         if (queue.length) {
           const patch = jsdoc.create_json_patch(queue);
@@ -136,8 +146,9 @@
         const p = pending.get(msg.id);
         pending.delete(msg.id);
         if (!p) return;
-        if (msg.ok) p.resolve(msg.value === undefined ? null : JSON.parse(msg.value));
-        else p.reject(new Error(msg.error));
+        const answer = JSON.parse(msg.answer);
+        if (answer.ok) p.resolve(answer.result === undefined ? null : answer.result);
+        else p.reject(new CassisError(answer));
       } else if (msg.type === "fatal") {
         fail(msg.error);
       }
@@ -184,29 +195,56 @@
     await ready;
     name = nameOf(file, name);
     const head = await file.slice(0, 65536).arrayBuffer();
-    await callWorker("probeFile", { name, size: file.size, head }, [head]);
+    await callWorker("probeFile", [name, file.size], head);
     const buffer = await file.arrayBuffer();
-    return callWorker("loadSpectrum", { name, data: buffer }, [buffer]);
+    return callWorker("loadSpectrum", [name], buffer);
   }
 
-  const api = {
+  // The figure (spectrum, model, residual, legend) as PNG or SVG, saved without a prompt.
+  async function exportFigure(kind) {
+    await ready;
+    const doc = jsdoc;
+    const model = doc && doc.get_model_by_name("figure");
+    const view = model && [...window.Bokeh.index.values()].map((v) => findView(v, model)).find((v) => v);
+    if (!view) throw new Error("the figure is not drawn yet");
+    const blob = await view.export(kind === "svg" ? "svg" : "png").to_blob();
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `cassis_lite_spectrum.${kind === "svg" ? "svg" : "png"}`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    return { kind, bytes: blob.size };
+  }
+  function findView(view, model) {
+    if (view.model === model) return view;
+    for (const child of view.child_views || []) {
+      const found = findView(child, model);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  // The page's own calls; every other name is forwarded to the app in the worker, which
+  // declares the calls it serves (its cards' api) and answers any other with an error.
+  const own = {
     ready: () => ready,
     async loadSpectrum(source, name) {
       await ready;
       if (source instanceof Blob) return openFile(source, name);
       const buffer = await toBuffer(source);
-      return callWorker("loadSpectrum", { name: nameOf(source, name), data: buffer }, [buffer]);
+      return callWorker("loadSpectrum", [nameOf(source, name)], buffer);
     },
-    async setModel(config) { await ready; return callWorker("setModel", { config: JSON.stringify(config) }); },
-    async getModel() { await ready; return callWorker("getModel", {}); },
-    async getLines(filters) { await ready; return callWorker("getLines", { filters: JSON.stringify(filters || {}) }); },
-    async getState() { await ready; return callWorker("getState", {}); },
-    // issue 6: same JSON as `cassis-lite identify|fit|vlsr|rotdiagram --format json`
-    async identify(options) { await ready; return callWorker("identify", { options: JSON.stringify(options || {}) }); },
-    async fit(config) { await ready; return callWorker("fit", { options: JSON.stringify(config) }); },
-    async findVelocity(options) { await ready; return callWorker("findVelocity", { options: JSON.stringify(options || {}) }); },
-    async rotationalDiagram(options) { await ready; return callWorker("rotationalDiagram", { options: JSON.stringify(options || {}) }); },
+    exportFigure,
   };
+  const api = new Proxy(own, {
+    get(target, name) {
+      if (typeof name !== "string" || name === "then") return target[name];
+      if (name in target) return target[name];
+      return async (...args) => { await ready; return callWorker(name, args); };
+    },
+  });
   window.cassisLite = api;
 
   // ---- the drop zone and file picker (shown once the app is ready) --------------------------
@@ -243,7 +281,15 @@
       openFromPage(file);
     });
   }
-  ready.then(setupDropZone, () => {});
+  function setupExport() {
+    for (const kind of ["png", "svg"]) {
+      const button = document.getElementById("cl-export-" + kind);
+      if (button) {
+        button.addEventListener("click", () => exportFigure(kind).catch((err) => dropStatus(String(err.message || err), true)));
+      }
+    }
+  }
+  ready.then(() => { setupDropZone(); setupExport(); }, () => {});
 
   // ---- cross-origin embedding: the same calls through postMessage --------------------------
   const allowed = new Set([location.origin].concat(SITE.allowedOrigins || []));
@@ -254,7 +300,7 @@
     if (!allowed.has(event.origin)) return; // answer only origins allowed at build time
     const reply = { cassisLite: 1, id: data.id };
     try {
-      if (!Object.prototype.hasOwnProperty.call(api, data.method) || data.method === "ready") {
+      if (data.method === "ready" || data.method === "then" || /[^A-Za-z]/.test(data.method)) {
         throw new Error("unknown method " + data.method);
       }
       reply.result = await api[data.method](...(data.args || []));

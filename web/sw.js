@@ -1,7 +1,8 @@
 // CASSIS lite service worker: keeps the site (runtime, packages, database) for offline visits.
 // Cache-first for same-origin GET requests; the cache name carries the build id, so a new build
 // replaces the old files. On install it caches every file the app loads (after the first visit
-// these come from the browser's HTTP cache or a cheap revalidation).
+// these come from the browser's HTTP cache or a cheap revalidation), and the packages the analyses
+// load on demand (SciPy), so that they work offline after one visit.
 "use strict";
 const BUILD_ID = "__BUILD_ID__";
 const CACHE = "cassis-lite-" + BUILD_ID;
@@ -21,7 +22,7 @@ self.addEventListener("install", (event) => {
       "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]
       .concat(site.bokehJs, site.panelJs)
       .concat(startup)
-      .concat(backgroundFiles(site.backgroundPackages || [], lock))
+      .concat(backgroundFiles((site.backgroundPackages || []).concat(site.prefetchPackages || []), lock))
       .concat(site.samples.map((n) => "samples/" + n));
     const cache = await caches.open(CACHE);
     await cache.addAll([...new Set(urls)]); // addAll rejects duplicates

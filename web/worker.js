@@ -1,4 +1,19 @@
 // CASSIS lite Web Worker: boots Pyodide, runs the Panel app and answers calls.
+//
+// Page <-> worker protocol (postMessage; one table, read by web/main.js and this file):
+//   type        direction        fields
+//   start       page -> worker   search, href, webgl                  (the page's address, GPU or not)
+//   stage       worker -> page   name, fraction, detail               (loading progress)
+//   render      worker -> page   docs_json, render_items, root_ids    (the Bokeh document to draw)
+//   rendered    page -> worker   -                                    (drawn: link the documents)
+//   ready       worker -> page   bootMode                             ("snapshot" or "import")
+//   background  page -> worker   -                                    (after ready: second bundle, cards)
+//   patch       both ways        patch[, buffers]                     (Bokeh document changes)
+//   idle        worker -> page   -                                    (a page patch was applied)
+//   call        page -> worker   id, method, args (JSON text), data   (a window.cassisLite call)
+//   result      worker -> page   id, answer (JSON text: {ok, result} or {ok: false, type, message})
+//   fatal       worker -> page   error                                (the app could not start)
+// Debugging: ?debug in the page's address logs the protocol (both sides).
 // Two ways to start: from the site's start-up snapshot (Python's memory after Panel, Bokeh and the
 // app were imported, made at build time: build_scripts/site_snapshot.py), or by installing the
 // packages and importing them (no snapshot in this build, ?nosnapshot in the page's address, or a
@@ -9,6 +24,7 @@ importScripts("config.js", "pyodide/pyodide.js", "bundle.js");
 const SITE = self.CASSIS_SITE;
 const BASE = new URL(".", self.location.href).href;
 let pyodide = null;
+let appModule = null; // the Python module cassis_lite.app.worker
 let bootMode = null;
 let startMessage = null;
 const early = [];
@@ -138,14 +154,11 @@ async function boot() {
     pyodide = await bootByImporting();
     bootMode = "import";
   }
-  pyodide.globals.set("sendPatch", sendPatch);
-  pyodide.globals.set("SITE_JSON", JSON.stringify(SITE));
-  pyodide.runPython("import cassis_lite.app.worker as _cassis_worker");
+  appModule = pyodide.pyimport("cassis_lite.app.worker");
   stage("app", 0.8, "Loading the demo spectra and the lines");
   const start = await waitForStart();
-  pyodide.globals.set("START_JSON", JSON.stringify(start));
-  const out = await pyodide.runPythonAsync(
-    "await _cassis_worker.start(SITE_JSON, START_JSON)");
+  DEBUG = new URLSearchParams(start.search).has("debug");
+  const out = await appModule.start(JSON.stringify(SITE), JSON.stringify(start));
   const [docs_json, render_items, root_ids] = out.toJs();
   out.destroy();
   console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: app built, document sent`);
@@ -158,25 +171,17 @@ function waitForStart() {
 }
 
 async function call(msg) {
+  // Python answers every call with JSON text, errors included ({ok: false, type, message})
+  let answer;
   try {
-    const fn = pyodide.globals.get("_cassis_worker").call;
-    const argsProxy = pyodide.toPy(msg.args);
-    const value = await fn(msg.method, argsProxy);
-    argsProxy.destroy();
-    fn.destroy();
-    self.postMessage({ type: "result", id: msg.id, ok: true, value });
-  } catch (err) {
-    self.postMessage({ type: "result", id: msg.id, ok: false, error: pythonMessage(err) });
+    answer = await appModule.call(msg.method, msg.args, msg.data ?? null);
+  } catch (err) {  // only a failure of the runtime itself lands here
+    answer = JSON.stringify({ ok: false, type: "InternalError", message: String(err && err.message || err) });
   }
+  self.postMessage({ type: "result", id: msg.id, answer });
 }
 
-function pythonMessage(err) {
-  const text = String(err && err.message || err);
-  const lines = text.trim().split("\n");
-  // "cassis_lite.readers.registry.ReadError: x.fits: ..." -> "x.fits: ..."
-  return lines[lines.length - 1].replace(/^[\w.]*(Error|Exception): /, "");
-}
-
+let DEBUG = false;
 let chain = Promise.resolve();
 function serial(fn) {
   // Python runs one task at a time: patches and calls are applied in arrival order.
@@ -192,7 +197,7 @@ self.onmessage = (event) => {
   } else if (msg.type === "rendered") {
     serial(async () => {
       console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: page rendered`);
-      await pyodide.runPythonAsync("_cassis_worker.link(sendPatch)");
+      appModule.link(sendPatch);
       self.postMessage({ type: "ready", bootMode });
     });
   } else if (msg.type === "background") {
@@ -202,19 +207,18 @@ self.onmessage = (event) => {
     if (bootMode === "snapshot") serial(installLater);
     serial(async () => {
       const t0 = performance.now();
-      await pyodide.runPythonAsync("_cassis_worker.add_analysis()");
+      appModule.add_analysis();
       console.debug(`[cassis-lite] analysis cards added in ${(performance.now() - t0).toFixed(0)} ms`);
     });
     pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
       .catch((err) => console.warn("background packages:", err));
   } else if (msg.type === "patch") {
     serial(async () => {
-      pyodide.globals.set("patch", msg.patch);
       const t0 = performance.now();
       try {
-        await pyodide.runPythonAsync("_cassis_worker.apply_patch(patch)");
+        appModule.apply_patch(msg.patch);
       } finally {
-        if (self.CASSIS_DEBUG) console.debug(`patch applied in ${(performance.now() - t0).toFixed(0)} ms`);
+        if (DEBUG) console.debug(`patch applied in ${(performance.now() - t0).toFixed(0)} ms`);
         self.postMessage({ type: "idle" });
       }
     });
@@ -225,5 +229,6 @@ self.onmessage = (event) => {
 
 boot().catch((err) => {
   console.error(err);
-  self.postMessage({ type: "fatal", error: pythonMessage(err) });
+  const text = String(err && err.message || err).trim().split("\n");
+  self.postMessage({ type: "fatal", error: text[text.length - 1] });
 });

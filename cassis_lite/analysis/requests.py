@@ -137,5 +137,6 @@ def velocity_request(sp, db, options: VelocityOptions | dict):
                         vmax=o.vmax_kms, zmin=o.zmin, zmax=o.zmax, fwhm_kms=o.fwhm_kms,
                         vlsr_file_kms=sp.vlsr_kms, rms=o.rms_k, absorption=o.absorption)
     d = res.to_dict()
+    d["file"] = sp.name
     d["report"] = res.report()
     return d, res

@@ -31,6 +31,7 @@ import numpy as np
 from cassis_lite.constants import C_LIGHT, C_LIGHT_KMS, H_PLANCK, K_BOLTZMANN
 from cassis_lite.errors import CassisError
 from cassis_lite.lte.physics import opacity_from_upper_column
+from cassis_lite.units import lsr_velocity_to_freq_mhz
 
 
 class RotationalDiagramError(CassisError):
@@ -85,8 +86,14 @@ class RotationalDiagramResult:
         return "\n".join([
             f"T_rot = {format_value_error(self.t_rot_k, self.t_rot_err_k)} K",
             f"N_tot = {format_value_error(self.ntot_cm2, self.ntot_err_cm2)} cm-2",
-            f"{self.eup_k.size} lines, reduced chi-square = {self.reduced_chi2:.4g}",
+            self._fit_line(),
         ])
+
+    def _fit_line(self) -> str:
+        n = self.eup_k.size
+        if n <= 2:  # a straight line through two points: no scatter to judge it by
+            return f"{n} lines: the straight line through them (errors from the areas only, no chi-square)"
+        return f"{n} lines fitted, reduced chi-square = {self.reduced_chi2:.4g}"
 
     def to_dict(self) -> dict:
         return {
@@ -220,8 +227,7 @@ def integrate_lines(freq_mhz, intensity, line_freq_mhz, vmin_kms: float, vmax_km
     count = np.zeros(lines.size, dtype=int)
     for i, f0 in enumerate(lines):
         # v in [vmin, vmax]  <=>  nu in [f0 (1 - (vmax - v_file)/c), f0 (1 - (vmin - v_file)/c)]
-        lo = f0 * (1 - (vmax_kms - vlsr_file_kms) / C_LIGHT_KMS)
-        hi = f0 * (1 - (vmin_kms - vlsr_file_kms) / C_LIGHT_KMS)
+        lo, hi = lsr_velocity_to_freq_mhz(np.array([vmax_kms, vmin_kms]), f0, vlsr_file_kms)
         i0, i1 = np.searchsorted(f, [lo, hi])
         if i1 > i0:
             area[i] = float(np.sum(y[i0:i1] * dv[i0:i1]))
@@ -265,8 +271,8 @@ def measure_species_lines(freq_mhz, intensity, db, species, vmin_kms: float, vma
     rms_arr = channel_rms(f, d) if rms is None else np.broadcast_to(float(rms), f.shape)
     t = db.transitions(float(f[0]) * 0.999, float(f[-1]) * 1.001, species=[species],
                        eup_max_k=eup_max_k, aij_min=aij_min)
-    lo = t.freq_mhz * (1 - (vmax_kms - vlsr_file_kms) / C_LIGHT_KMS)
-    hi = t.freq_mhz * (1 - (vmin_kms - vlsr_file_kms) / C_LIGHT_KMS)
+    lo = lsr_velocity_to_freq_mhz(vmax_kms, t.freq_mhz, vlsr_file_kms)
+    hi = lsr_velocity_to_freq_mhz(vmin_kms, t.freq_mhz, vlsr_file_kms)
     keep = np.ones(len(t), dtype=bool)
     dropped = []
     overlap = np.zeros(len(t), dtype=bool)

@@ -21,6 +21,7 @@ from cassis_lite.constants import C_LIGHT_KMS, FWHM_TO_SIGMA
 from cassis_lite.errors import CassisError
 from cassis_lite.analysis.features import channel_rms, check_arrays
 from cassis_lite.lte.physics import line_shift_mhz
+from cassis_lite.units import lsr_velocity_kms, lsr_velocity_to_freq_mhz
 
 
 
@@ -177,8 +178,8 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
         if not vmax > vmin:
             raise VelocitySearchError(f"empty velocity range [{vmin}, {vmax}]")
         # lines whose window [vmin, vmax] falls in the spectrum
-        fl = lines * (1 - (vmax - vlsr_file_kms) / C_LIGHT_KMS)
-        fh = lines * (1 - (vmin - vlsr_file_kms) / C_LIGHT_KMS)
+        fl = lsr_velocity_to_freq_mhz(vmax, lines, vlsr_file_kms)
+        fh = lsr_velocity_to_freq_mhz(vmin, lines, vlsr_file_kms)
         lo, hi, step = vmin, vmax, 0.5 * chan_rel * C_LIGHT_KMS
     else:
         if not (zmax > zmin > -1):
@@ -198,7 +199,7 @@ def find_velocity(freq_mhz, intensity, line_freq_mhz, *, weights=None, kind: str
     for k in range(lines.size):
         fk = f[i0[k]:i1[k]]
         if kind == "vlsr":
-            uk = vlsr_file_kms + C_LIGHT_KMS * (1 - fk / lines[k])
+            uk = lsr_velocity_kms(fk, lines[k], vlsr_file_kms)
         else:
             uk = np.log(lines[k] / fk)
         pieces.append((uk, y[i0[k]:i1[k]], ivar[i0[k]:i1[k]]))

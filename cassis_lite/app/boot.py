@@ -13,6 +13,7 @@ snapshot keeps Python's memory, not the file descriptors or the JavaScript objec
 from __future__ import annotations
 
 import os
+import sys
 
 # Panel's resource URLs, relative to the page (index.html and embed.html sit at the site root):
 # Panel reads this when it is imported, so a snapshot made at build time cannot know the site's
@@ -25,13 +26,46 @@ PANEL_CDN_ROOT = "panel/"
 # module missing from this list only costs its import time at start.
 FIRST_SCREEN_MODULES = (
     "sqlite3", "cassis_lite.linedb", "cassis_lite.lte.compute", "cassis_lite.readers",
-    "cassis_lite.spectrum", "cassis_lite.units",
+    "cassis_lite.spectrum", "cassis_lite.units", "cassis_lite.analysis.options", "cassis_lite.readers.writers",
     "markdown", "markdown_it", "mdit_py_plugins.anchors", "mdit_py_plugins.deflist",
     "mdit_py_plugins.footnote", "mdit_py_plugins.tasklists", "linkify_it", "bleach.sanitizer",
     "bleach.linkifier", "narwhals.stable.v1", "narwhals.stable.v2", "numpy.ma", "decimal",
     "xml.etree.ElementTree", "unicodedata", "secrets", "bokeh.server", "panel.io.location",
     "panel.io.browser",
 )
+
+
+def open_files() -> list:
+    """Python file objects still open, besides the standard streams. A snapshot must hold none:
+    it keeps Python's memory, not the descriptors, and after the restore a stale object's fd
+    number belongs to another file (the line database's, once): when the collector finalises the
+    stale object, it closes that file under the app."""
+    import gc
+    import io
+
+    std = {id(f) for s in (sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__, sys.__stderr__)
+           if s is not None for f in (s, getattr(s, "buffer", None), getattr(getattr(s, "buffer", None), "raw", None))}
+    out = []
+    for obj in gc.get_objects():
+        if isinstance(obj, io.IOBase) and id(obj) not in std:
+            try:
+                if not obj.closed:
+                    out.append(obj)
+            except ValueError:
+                pass
+    return out
+
+
+def release_files() -> None:
+    """Close what the imports left open. importlib.metadata caches a ``zipfile.Path`` of every
+    zip on ``sys.path`` (here ``python312.zip``), which holds the zip open."""
+    import gc
+    import importlib.metadata
+
+    importlib.metadata.FastPath.__new__.cache_clear()
+    gc.collect()
+    for f in open_files():
+        f.close()
 
 
 def prepare() -> None:
@@ -47,6 +81,7 @@ def prepare() -> None:
 
     for name in FIRST_SCREEN_MODULES:
         importlib.import_module(name)
+    release_files()
 
 
 def warm_up() -> None:
@@ -63,6 +98,7 @@ def warm_up() -> None:
     view.layout._cleanup(root)
     if view.session._db is not None:
         raise RuntimeError("the warm-up opened the line database")
+    release_files()
 
 
 def after_restore() -> None:

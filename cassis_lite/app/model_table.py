@@ -1,10 +1,12 @@
-"""The LTE model panel's components x species table (Panel widgets, no physics).
+"""The model card's components x species table (Panel widgets, no physics).
 
-Each component has T_ex, FWHM, v_lsr and size; each of its species a name and log10 N. Buttons
-add or remove a component or a species. Edits are reported to the owner as small actions
-(``("set", ci, None, "tex_k", 80.0)``, ``("add_species", ci)``...) that :func:`apply_action`
-applies to a model config dict (the ``cassis-lite model --config`` schema); the owner computes
-the model and calls :meth:`ModelTable.sync` with the config that is now in force.
+Each component has T_ex, FWHM, v_lsr and size, an "enabled" and an "interacting" switch; each of
+its species a name and log10 N. Buttons add or remove a component or a species. Edits are
+reported to the owner as small actions (``("set", ci, None, "tex_k", 80.0)``,
+``("add_species", ci)``...) that :func:`apply_action` applies to a model config dict (the
+``cassis-lite model --config`` schema); the owner computes the model and calls
+:meth:`ModelTable.sync` with the config now in force. An action that changes nothing (a widget
+showing the value it was given) returns the config unchanged, so showing a config never edits it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ import panel as pn
 
 from cassis_lite.app.text import esc
 
-COMPONENT_FIELDS = (("tex_k", "T_ex (K)", 2.8, None), ("fwhm_kms", "FWHM (km/s)", 0.01, None),
-                    ("vlsr_kms", "v_lsr (km/s)", None, None), ("size_arcsec", "size (\")", 0.01, None))
+COMPONENT_FIELDS = (("tex_k", "T_ex (K)", 2.8), ("fwhm_kms", "FWHM (km/s)", 0.01),
+                    ("vlsr_kms", "v_lsr (km/s)", None), ("size_arcsec", "size (\")", 0.01))
+SWITCHES = (("enabled", "enabled"), ("interacting", "interacting"))
 NEW_SPECIES = {"species": "CO", "ntot_cm2": 1e15}
+LOG_DECIMALS = 6
+
+
+def shown_log_ntot(ntot_cm2: float) -> float:
+    """log10 N as the table shows it."""
+    return round(math.log10(ntot_cm2), LOG_DECIMALS) if ntot_cm2 > 0 else -math.inf
 
 
 def apply_action(cfg: dict, action: tuple) -> dict:
@@ -31,7 +40,9 @@ def apply_action(cfg: dict, action: tuple) -> dict:
         if si is None:
             comps[ci][key] = value
         elif key == "log_ntot":
-            comps[ci]["species"][si]["ntot_cm2"] = 10.0 ** float(value)
+            current = comps[ci]["species"][si]["ntot_cm2"]
+            if shown_log_ntot(current) != value:  # else: the widget shows the value it was given
+                comps[ci]["species"][si]["ntot_cm2"] = 10.0 ** float(value)
         else:
             comps[ci]["species"][si][key] = value
     elif kind == "add_component":
@@ -63,44 +74,41 @@ class ModelTable:
                                css_classes=["cl-model-table"])
         self._shape = None
         self._widgets: dict[tuple, object] = {}
-        self._updating = False
 
-    def _float(self, title, value, start, key):
-        w = pn.widgets.FloatInput(name=title, value=value, start=start, width=140, margin=(2, 3))
-        w.param.watch(lambda e: None if self._updating or e.new is None else self.on_action(("set",) + key + (e.new,)),
-                      "value")
-        return w
+    def _watch(self, widget, key, convert=lambda v: v):
+        widget.param.watch(lambda e: None if e.new is None or e.new == "" else
+                           self.on_action(("set",) + key + (convert(e.new),)), "value")
+        self._widgets[key] = widget
+        return widget
 
     def _build(self, cfg: dict):
         self._widgets = {}
         cards = []
+        n_comps = len(cfg["components"])
         for ci, comp in enumerate(cfg["components"]):
             name = comp.get("name") or f"c{ci + 1}"
-            fields = []
-            for key, label, start, _ in COMPONENT_FIELDS:
-                w = self._float(f"{name}: {label}", comp.get(key), start, (ci, None, key))
-                self._widgets[(ci, None, key)] = w
-                fields.append(w)
-            rows = [pn.Row(*fields[:2]), pn.Row(*fields[2:])]
+            fields = [self._watch(pn.widgets.FloatInput(name=f"{name}: {label}", value=comp.get(key), start=start,
+                                                        width=140, margin=(2, 3)), (ci, None, key))
+                      for key, label, start in COMPONENT_FIELDS]
+            switches = [self._watch(pn.widgets.Checkbox(name=label, value=bool(comp.get(key, key == "enabled")),
+                                                        margin=(2, 6)), (ci, None, key), bool)
+                        for key, label in SWITCHES]
+            rows = [pn.Row(*fields[:2]), pn.Row(*fields[2:]), pn.Row(*switches)]
             for si, sp in enumerate(comp["species"]):
-                sw = pn.widgets.TextInput(name=f"{name}: species {si + 1}", value=str(sp["species"]), width=140,
-                                          margin=(2, 3))
-                sw.param.watch(lambda e, k=(ci, si, "species"): None if self._updating or not e.new.strip()
-                               else self.on_action(("set",) + k + (e.new.strip(),)), "value")
-                nw = self._float(f"{name}: log10 N {si + 1}", round(math.log10(sp["ntot_cm2"]), 6), None,
+                sw = self._watch(pn.widgets.TextInput(name=f"{name}: species {si + 1}", value=str(sp["species"]),
+                                                      width=140, margin=(2, 3)), (ci, si, "species"),
+                                 lambda v: v.strip() or "CO")
+                nw = self._watch(pn.widgets.FloatInput(name=f"{name}: log10 N {si + 1}",
+                                                       value=shown_log_ntot(sp["ntot_cm2"]), width=100, margin=(2, 3)),
                                  (ci, si, "log_ntot"))
-                nw.width = 100
                 rm = pn.widgets.Button(name="\u2212", width=32, align="end", margin=(2, 3),
                                        description=f"remove species {si + 1} of {name}",
                                        disabled=len(comp["species"]) == 1)
                 rm.on_click(lambda e, c=ci, s=si: self.on_action(("remove_species", c, s)))
-                self._widgets[(ci, si, "species")] = sw
-                self._widgets[(ci, si, "log_ntot")] = nw
                 rows.append(pn.Row(sw, nw, rm))
             add = pn.widgets.Button(name=f"+ species ({name})", width=130, margin=(2, 3))
             add.on_click(lambda e, c=ci: self.on_action(("add_species", c)))
-            rm = pn.widgets.Button(name=f"\u2212 {name}", width=60, margin=(2, 3),
-                                   disabled=len(cfg["components"]) == 1)
+            rm = pn.widgets.Button(name=f"\u2212 {name}", width=60, margin=(2, 3), disabled=n_comps == 1)
             rm.on_click(lambda e, c=ci: self.on_action(("remove_component", c)))
             rows.append(pn.Row(add, rm))
             cards.append(pn.Column(pn.pane.HTML(f"<b>Component {esc(name)}</b>", margin=(0, 5)), *rows,
@@ -109,24 +117,22 @@ class ModelTable:
 
     def sync(self, cfg: dict | None):
         """Show ``cfg``: rebuild when components or species were added or removed, else only
-        update the values that changed."""
+        update the values that changed (each resulting action is a no-op)."""
         if cfg is None or not cfg.get("components"):
             return
         shape = tuple((c.get("name"), len(c["species"])) for c in cfg["components"])
-        self._updating = True
-        try:
-            if shape != self._shape:
-                self._shape = shape
-                self._build(cfg)
-                return
-            for ci, comp in enumerate(cfg["components"]):
-                for key, *_ in COMPONENT_FIELDS:
-                    self._set(self._widgets[(ci, None, key)], comp.get(key))
-                for si, sp in enumerate(comp["species"]):
-                    self._set(self._widgets[(ci, si, "species")], str(sp["species"]))
-                    self._set(self._widgets[(ci, si, "log_ntot")], round(math.log10(sp["ntot_cm2"]), 6))
-        finally:
-            self._updating = False
+        if shape != self._shape:
+            self._shape = shape
+            self._build(cfg)
+            return
+        for ci, comp in enumerate(cfg["components"]):
+            for key, *_ in COMPONENT_FIELDS:
+                self._set(self._widgets[(ci, None, key)], comp.get(key))
+            for key, _ in SWITCHES:
+                self._set(self._widgets[(ci, None, key)], bool(comp.get(key, key == "enabled")))
+            for si, sp in enumerate(comp["species"]):
+                self._set(self._widgets[(ci, si, "species")], str(sp["species"]))
+                self._set(self._widgets[(ci, si, "log_ntot")], shown_log_ntot(sp["ntot_cm2"]))
 
     @staticmethod
     def _set(widget, value):

@@ -86,3 +86,33 @@ def defer_pandas() -> None:
         return original()
 
     serialization._compute_datetime_types = datetime_types
+
+
+class Debouncer:
+    """Calls ``fn`` once, ``delay_s`` after the last of a burst of :meth:`trigger` calls (typing).
+
+    In the browser (an asyncio loop runs: Pyodide's WebLoop) the call waits; without a running
+    loop (CPython tests, scripts) it happens at once."""
+
+    def __init__(self, fn, delay_s: float = 0.35):
+        self.fn = fn
+        self.delay_s = delay_s
+        self._handle = None
+
+    def trigger(self) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop() if not IN_PYODIDE else asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or (not IN_PYODIDE and not loop.is_running()):
+            self.fn()
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = loop.call_later(self.delay_s, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.fn()

@@ -2,21 +2,26 @@
 
 ``start`` builds the app into a Bokeh document and returns it as JSON for the page to render;
 ``link`` then mirrors document changes to the page (``sendPatch``), ``apply_patch`` applies the
-page's changes, and ``call`` answers ``window.cassisLite`` calls with JSON text.
+page's changes, and ``call`` answers ``window.cassisLite`` calls. Calls are dispatched by name to
+the view's ``api`` (each card declares its own); ``api_names`` tells the page which exist. A call
+answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "type": "ReadError", "message": ...}``
+as JSON text: errors cross to the page as data.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from urllib.parse import parse_qs, urljoin
 
 from cassis_lite.app.runtime import ensure_packages, lazy_package_for
-from cassis_lite.app.session import to_jsonable
-from cassis_lite.app.analysis_view import API as ANALYSIS_API
+from cassis_lite.app.state import to_jsonable
 from cassis_lite.app.view import CassisView
 from cassis_lite.errors import CassisError
 
 _app: dict = {}
+#: URL parameters of the model (``?species=CO&tex=80&ntot=1e16&fwhm=3&vlsr=3.8&size=10``): model card params
+MODEL_PARAMS = {"tex": "tex_k", "fwhm": "fwhm_kms", "vlsr": "vlsr_kms", "size": "size_arcsec", "ntot": "log_ntot"}
 
 
 async def fetch_bytes(url: str) -> bytes:
@@ -41,17 +46,14 @@ def _param(params: dict, key: str):
     return values[-1] if values else None
 
 
-def _model_from_params(view: CassisView, params: dict) -> list[str]:
-    """?species=CO&tex=100&ntot=1e16&fwhm=3&vlsr=0&size=10 sets the model sliders.
-
-    Returns the problems (a value that is not a number, or outside a slider's range): those
-    values are ignored and the caller shows the messages."""
-    import math
-
+def apply_url_parameters(view: CassisView, params: dict) -> list[str]:
+    """The model and line-filter URL parameters, applied after the spectrum is loaded (so that
+    ``vlsr`` is not overridden by the file's). Bad values are ignored and reported: the returned
+    messages say which and why. A value beyond a slider's range widens it."""
     problems = []
-    mapping = {"tex": view.tex, "fwhm": view.fwhm, "vlsr": view.model_vlsr, "size": view.size,
-               "ntot": view.log_ntot}
-    for key, widget in mapping.items():
+    card = view.model_card
+    updates = {}
+    for key, name in MODEL_PARAMS.items():
         text = _param(params, key)
         if text is None:
             continue
@@ -61,16 +63,37 @@ def _model_from_params(view: CassisView, params: dict) -> list[str]:
             value = math.nan
         if key == "ntot":
             value = math.log10(value) if value > 0 else math.nan
+        lo, hi = card.param[name].bounds
         if not math.isfinite(value):
             problems.append(f"URL parameter {key}={text!r} is not a number: ignored")
-        elif not widget.start <= value <= widget.end:
-            problems.append(f"URL parameter {key}={text!r} is outside {widget.name} "
-                            f"[{widget.start:g}, {widget.end:g}]: ignored")
+        elif not lo <= value <= hi:
+            shown = (10 ** lo, 10 ** hi) if key == "ntot" else (lo, hi)
+            problems.append(f"URL parameter {key}={text!r} is outside [{shown[0]:g}, {shown[1]:g}]: ignored")
         else:
-            widget.value = value
+            updates[name] = value
     species = _param(params, "species")
     if species:
-        view.model_species.value = species
+        updates["species"] = species.strip()
+    if updates and view.session.model_config is not None:
+        d = view.session.model_config.to_dict()
+        comp, first = d["components"][0], d["components"][0]["species"][0]
+        for name, value in updates.items():
+            if name == "log_ntot":
+                first["ntot_cm2"] = 10.0 ** value
+            elif name == "species":
+                first["species"] = value
+            else:
+                comp[name] = value
+        try:
+            view.session.set_model(d)
+        except CassisError as exc:
+            problems.append(f"URL parameters of the model: {exc}")
+    lines = _param(params, "lines")
+    if lines:
+        try:
+            view.session.set_filters({"species": lines})
+        except CassisError as exc:
+            problems.append(f"URL parameter lines={lines!r}: {exc}")
     return problems
 
 
@@ -88,23 +111,34 @@ async def start(site_json: str, start_json: str):
     _pyodide_compat()
     from panel.io.pyodide import init_doc, write_doc
 
+    import time
+
     site = json.loads(site_json)
     start_msg = json.loads(start_json)
+    debug = "debug" in parse_qs(start_msg.get("search", "").lstrip("?"), keep_blank_values=True)
+    t0 = time.perf_counter()
+
+    def mark(what):
+        if debug:
+            print(f"[cassis-lite] start: {what} at {time.perf_counter() - t0:.2f} s")
     _app["lazy"] = list(site.get("lazyPackages", []))
     base = urljoin(start_msg["href"], ".")
     init_doc()
     samples = {}
     for name in site.get("samples", []):
         samples[name] = await fetch_bytes(urljoin(base, "samples/" + name))
+    try:
+        samples_meta = json.loads(await fetch_bytes(urljoin(base, "samples/samples.json")))
+    except (CassisError, ValueError):
+        samples_meta = {}
+    mark("samples fetched")
     params = parse_qs(start_msg.get("search", "").lstrip("?"))
     webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
     view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
-                      webgl=webgl, defer_analysis=True)
+                      webgl=webgl, defer_analysis=True, samples_meta=samples_meta)
     _app["view"] = view
-    problems = _model_from_params(view, params)
-    lines = _param(params, "lines")
-    if lines:
-        view.species_filter.value = lines
+    mark("view built")
+    problems = []
     url = _param(params, "spectrum")
     sample = _param(params, "sample")
     if sample and sample not in samples:
@@ -113,16 +147,27 @@ async def start(site_json: str, start_json: str):
         if url:
             view.load(await fetch_bytes(urljoin(start_msg["href"], url)), url.rsplit("/", 1)[-1])
         elif sample in samples:
-            view.sample_select.value = sample
+            view.open_sample(sample)
         elif samples:
-            default = next((n for n in samples if n.endswith(".lis")), next(iter(samples)))
-            view.sample_select.value = default
+            view.open_sample(next((n for n in samples if n.endswith(".lis")), next(iter(samples))))
     except CassisError as exc:
         problems.append(str(exc))
+    mark("spectrum loaded")
+    problems += apply_url_parameters(view, params)
+    if "demo" in parse_qs(start_msg.get("search", "").lstrip("?"), keep_blank_values=True):
+        view.demo.start()
     if problems:
         view.show_error("; ".join(problems))
     view.layout.servable()
-    return await write_doc()
+    mark("servable")
+    out = await write_doc()
+    mark("document written")
+    return out
+
+
+def api_names() -> str:
+    """The ``window.cassisLite`` calls the app serves (JSON list), for the page."""
+    return json.dumps(sorted(set(_app["view"].api) | {"loadSpectrum", "probeFile"}))
 
 
 def link(send_patch) -> None:
@@ -144,52 +189,53 @@ def apply_patch(patch) -> None:
     state.curdoc.apply_json_patch(_convert_json_patch(patch), setter="js")
 
 
-async def call(method: str, args) -> str:
-    """Run one ``window.cassisLite`` call; returns its result as JSON text.
+async def call(method: str, args_json: str, data=None) -> str:
+    """Run one ``window.cassisLite`` call (``args_json``: its arguments as a JSON list; ``data``:
+    the bytes of a file for loadSpectrum / probeFile). A call that needs a lazy site package
+    (SciPy for fits) installs it and runs again. Returns the answer as JSON text."""
+    try:
+        args = json.loads(args_json or "[]")
+        for _ in range(3):
+            try:
+                result = await _call(method, args, data)
+                break
+            except ModuleNotFoundError as exc:
+                package = lazy_package_for(exc.name or "", _app.get("lazy", []))
+                if package is None:
+                    raise
+                await ensure_packages([package])
+        else:
+            result = await _call(method, args, data)
+        return json.dumps({"ok": True, "result": to_jsonable(result)})
+    except Exception as exc:  # noqa: BLE001 - every error goes back to the page as data
+        kind = type(exc).__name__
+        message = str(exc) if isinstance(exc, CassisError) else f"{kind}: {exc}"
+        if isinstance(exc, ModuleNotFoundError):
+            from cassis_lite.app.cards.base import missing_package_message
 
-    A call that needs a lazy site package (SciPy for fits) installs it and runs again.
-    """
-    args = args.to_py() if hasattr(args, "to_py") else dict(args)
-    for _ in range(3):
-        try:
-            return await _call(method, args)
-        except ModuleNotFoundError as exc:
-            package = lazy_package_for(exc.name or "", _app.get("lazy", []))
-            if package is None:
-                raise
-            await ensure_packages([package])
-    return await _call(method, args)
+            message = missing_package_message(exc)
+        return json.dumps({"ok": False, "type": kind, "user_error": isinstance(exc, CassisError),
+                           "message": message})
 
 
-async def _call(method: str, args: dict) -> str:
+async def _call(method: str, args: list, data):
     view: CassisView = _app["view"]
-    session = view.session
     if method == "loadSpectrum":
-        view.load(_as_bytes(args["data"]), str(args.get("name") or "spectrum"))
-        result = session.state()["spectrum"]
-    elif method == "setModel":
-        model = view.set_model(json.loads(args["config"]))
-        result = {"n_channels": int(model.freq_mhz.size), "unit": model.unit}
-    elif method == "getModel":
-        result = session.model_dict()
-    elif method == "getLines":
-        filters = json.loads(args.get("filters") or "{}")
-        result = session.lines(filters).to_records()
-    elif method == "getState":
-        result = session.state()
-    elif method == "probeFile":
+        name = str(args[0] if args else "") or "spectrum"
+        view.load(_as_bytes(data), name)
+        return view.session.state()["spectrum"]
+    if method == "probeFile":
         # the page sends a file's first 64 KiB and its size before reading it whole
         from cassis_lite.readers import probe
 
-        name = str(args.get("name") or "file")
+        name, size = str(args[0]), int(args[1])
         try:
-            result = probe(_as_bytes(args["head"]), int(args["size"]), name)
+            return probe(_as_bytes(data), size, name)
         except CassisError as exc:
             view.show_error(str(exc))  # the spectrum shown before stays
             raise
-    elif method in ANALYSIS_API:
-        view.add_analysis()  # normally done right after ready
-        result = await view.analysis.api(method, json.loads(args.get("options") or "null"))
-    else:
+    view.add_analysis()  # normally done right after ready
+    fn = view.api.get(method)
+    if fn is None:
         raise CassisError(f"unknown method {method!r}")
-    return json.dumps(to_jsonable(result))
+    return await fn(*args)

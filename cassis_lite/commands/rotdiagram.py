@@ -86,6 +86,7 @@ def run(args) -> int:
         sp = read_spectrum(args.file)
         lines, _ = measure_lines_request(sp, db, options, warn=warn)
     d, res = rotational_diagram_request(options.species, pf.q, lines, options)
+    d["file"] = args.file if args.file else args.table
     if args.format == "json":
         json.dump(d, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -18,7 +18,9 @@ a start value decades off then costs a few steps instead of a wrong local minimu
     }
 
 Parameter names follow CASSIS (``c1_tex``, ``c1_fwhm``, ``c1_vlsr``, ``c1_size``,
-``c1_ntot_<species>``, ``c1_fwhm_<species>``). The residual minimised is
+``c1_ntot_<species>``, ``c1_fwhm_<species>``). A non-LTE component (``"model": "radex"``) has
+``c1_tkin`` (``tkin_k``) and one ``c1_density_<partner>`` per entry of its ``density_cm3``
+(e.g. ``c1_density_H2``, fitted in log10 like N). The residual minimised is
 (I_obs - I_model) / sigma with sigma = sqrt(rms^2 + (cal x I_obs)^2) (CASSIS's weights);
 the model is :class:`cassis_lite.lte.PreparedModel` (database queried once), the minimiser
 SciPy's ``least_squares`` (:mod:`cassis_lite.fitting.parameters`).
@@ -28,28 +30,25 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from cassis_lite.constants import C_LIGHT_KMS
-from cassis_lite.errors import ConfigError, PartitionRangeError
+from cassis_lite.errors import ConfigError, PartitionRangeError, RadexError
 from cassis_lite.analysis.features import robust_rms
 from cassis_lite.fitting.parameters import (FitError, FitResult, Parameter, Parameters, least_squares_fit,
-                                            parameters_from_spec)
+                                            parameter_label, parameters_from_spec)
 from cassis_lite.lte.config import ModelConfig
+from cassis_lite.radex.data import partner_name
 from cassis_lite.spectrum import window_slices
+from cassis_lite.units import lsr_velocity_to_freq_mhz
 
-COMPONENT_PARAMS = (("tex_k", "tex", "K"), ("fwhm_kms", "fwhm", "km/s"), ("vlsr_kms", "vlsr", "km/s"),
-                    ("size_arcsec", "size", "arcsec"))
+COMPONENT_PARAMS = (("tex_k", "tex", "K"), ("tkin_k", "tkin", "K"), ("fwhm_kms", "fwhm", "km/s"),
+                    ("vlsr_kms", "vlsr", "km/s"), ("size_arcsec", "size", "arcsec"))
+DENSITY = "density_cm3"  # slot keys "density_cm3:<partner>": one parameter per collision partner
 SPECIES_PARAMS = (("ntot_cm2", "ntot", "cm-2"), ("fwhm_kms", "fwhm", "km/s"))
 FIT_KEYS = {"windows_mhz", "windows_kms", "rms_k", "calibration_percent", "rms_cal", "max_nfev"}
 
-
-def _species_label(sp) -> str:
-    """A parameter-name-safe label: ``CH3OH, vt=0-2`` -> ``CH3OH_vt_0_2``; tags stay digits."""
-    return re.sub(r"[^A-Za-z0-9+]+", "_", str(sp).strip()).strip("_")
 
 
 def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
@@ -87,28 +86,47 @@ def split_fit_config(d: dict) -> tuple[dict, Parameters, dict, dict]:
         for key, short, unit in COMPONENT_PARAMS:
             if comp.get(key) is not None:
                 add(f"{cname}_{short}", comp[key], unit, (ci, None, key), f"two components named {cname}?")
+        if isinstance(comp.get(DENSITY), dict):
+            for partner in list(comp[DENSITY]):
+                try:
+                    canonical = partner_name(partner)
+                except RadexError as exc:
+                    raise ConfigError(f"components[{ci}].{DENSITY}: {exc}") from None
+                add(f"{cname}_density_{canonical}", comp[DENSITY][partner], "cm-3", (ci, None, f"{DENSITY}:{partner}"),
+                    f"two components named {cname}?")
         for si, sp in enumerate(comp.get("species", []) or []):
             if not isinstance(sp, dict):
                 raise ConfigError(f"components[{ci}].species[{si}] must be a JSON object")
-            label = _species_label(sp.get("species"))
+            label = parameter_label(sp.get("species"))
             for key, short, unit in SPECIES_PARAMS:
                 if sp.get(key) is not None:
                     add(f"{cname}_{short}_{label}", sp[key], unit, (ci, si, key),
                         f"same species twice in {cname}?")
-    # column densities span decades: fitted in log10 (as CASSIS does) unless "log": false
+    # column densities and collider densities span decades: fitted in log10 (as CASSIS does)
+    # unless "log": false
     params = parameters_from_spec(specs, log_names=[n for n, (_, si, key) in slots.items()
-                                                    if key == "ntot_cm2"])
+                                                    if key == "ntot_cm2" or key.startswith(DENSITY)])
     # the plain dict carries start values (ties: the target's value) so that it validates
     params.resolve_ties()
     for name, (ci, si, key) in slots.items():
-        target = comps[ci] if si is None else comps[ci]["species"][si]
-        target[key] = params[name].value
+        target, field_ = _json_slot(comps[ci], si, key)
+        target[field_] = params[name].value
     return plain, params, options, slots
+
+
+def _json_slot(comp: dict, si, key):
+    """(dict, key) holding a parameter in the fit JSON of component ``comp``."""
+    if key.startswith(DENSITY + ":"):
+        return comp[DENSITY], key.split(":", 1)[1]
+    return (comp if si is None else comp["species"][si]), key
 
 
 def _apply(config, values: dict[str, float], slots) -> None:
     for name, (ci, si, key) in slots.items():
         comp = config.components[ci]
+        if key.startswith(DENSITY + ":"):
+            comp.density_cm3[partner_name(key.split(":", 1)[1])] = values[name]
+            continue
         target = comp if si is None else comp.species[si]
         setattr(target, key, values[name])
 
@@ -117,6 +135,10 @@ def _fitted_line_frequencies(config, db, fmin, fmax) -> np.ndarray:
     out = []
     for comp in config.components:
         for sp in comp.species:
+            if comp.model == "radex":
+                f = db.collision_data(sp.species).freq_mhz
+                out.append(f[(f >= fmin) & (f <= fmax)])
+                continue
             t = db.transitions(fmin, fmax, species=[sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
             out.append(np.asarray(t.freq_mhz, dtype=float))
     return np.unique(np.concatenate(out)) if out else np.empty(0)
@@ -143,8 +165,7 @@ def fit_mask(freq_mhz, options: dict, config, db) -> np.ndarray:
         mask = np.zeros(f.size, dtype=bool)
         vfile = config.vlsr_file_kms
         for f0 in lines:
-            lo = f0 * (1 - (vmax - vfile) / C_LIGHT_KMS)
-            hi = f0 * (1 - (vmin - vfile) / C_LIGHT_KMS)
+            lo, hi = lsr_velocity_to_freq_mhz(np.array([vmax, vmin]), f0, vfile)
             i0, i1 = np.searchsorted(f, [lo, hi])
             mask[i0:i1] = True
         return mask
@@ -183,8 +204,8 @@ def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
 
 
 #: the physical domain of each parameter when :meth:`LteModel.make_params` frees a plain number
-_DOMAIN = {"tex_k": (2.73, None), "fwhm_kms": (0.0, None), "vlsr_kms": (None, None), "size_arcsec": (0.0, None),
-           "ntot_cm2": (0.0, None)}
+_DOMAIN = {"tex_k": (2.73, None), "tkin_k": (0.0, None), "fwhm_kms": (0.0, None), "vlsr_kms": (None, None),
+           "size_arcsec": (0.0, None), "ntot_cm2": (0.0, None), DENSITY: (0.0, None)}
 
 
 @dataclass
@@ -262,12 +283,13 @@ class LteModel:
         params = self._params.copy()
         comps = self._source["components"]
         for name, (ci, si, key) in self._slots.items():
-            spec = comps[ci][key] if si is None else comps[ci]["species"][si][key]
-            if isinstance(spec, dict):
+            target, field_ = _json_slot(comps[ci], si, key)
+            if isinstance(target[field_], dict):
                 continue
             p = params[name]
-            lo, hi = _DOMAIN[key]
-            params[name] = Parameter(name, p.value, True, lo, hi, unit=p.unit, log=p.log or key == "ntot_cm2")
+            lo, hi = _DOMAIN[key.split(":")[0]]
+            params[name] = Parameter(name, p.value, True, lo, hi, unit=p.unit,
+                                     log=p.log or key == "ntot_cm2" or key.startswith(DENSITY))
         return params
 
     # -- evaluation ---------------------------------------------------------------------------

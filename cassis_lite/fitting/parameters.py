@@ -318,6 +318,14 @@ def _covariance(jac: np.ndarray, factor: float) -> np.ndarray | None:
     return (vt.T / s**2) @ vt * factor
 
 
+def parameter_label(text) -> str:
+    """A parameter-name-safe label of a species or ion name: ``CH3OH, vt=0-2`` -> ``CH3OH_vt_0_2``,
+    ``C IV`` -> ``C_IV``; tags stay digits (``c1_ntot_28503``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9+]+", "_", str(text).strip()).strip("_")
+
+
 def parameters_from_spec(items: Iterable[tuple], log_names: Iterable[str] = ()) -> Parameters:
     """Build :class:`Parameters` from ``(name, spec, unit)`` where spec is a number (fixed) or a
     dict ``{"value", "vary", "min", "max", "expr", "log"}`` (``vary`` defaults to true; ``log``

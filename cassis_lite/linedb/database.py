@@ -1,4 +1,5 @@
-"""Read access to a CASSIS lite line database (SQLite): species, transitions, partition functions."""
+"""Read access to a CASSIS lite line database (SQLite): species, transitions, partition functions,
+and the non-LTE data (levels, lines, collision rates) of the species that have them."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from cassis_lite.errors import (
     AmbiguousSpeciesError,
     DatabaseError,
     QueryError,
+    RadexError,
     UnknownSpeciesError,
 )
 from cassis_lite.linedb.partition import PartitionFunction
-from cassis_lite.linedb.schema import REQUIRED_TABLES
+from cassis_lite.linedb.schema import REQUIRED_TABLES, unpack_rates
 
 ENV_VAR = "CASSIS_LITE_DB"
 
@@ -317,6 +319,109 @@ class LineDatabase:
         out["source"] = [self._sources.get(i, "?") for i in cols[7]]
         out["species"] = sp.name
         return out
+
+    # ---------------------------------------------------------------------- collision data
+    def _has_collisions(self) -> bool:
+        """Whether non-LTE data can be queried: in this file (an imported database), or in the file
+        beside it (``schema.collisions_path``), attached read-only the first time."""
+        if self._con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='collision_species'"
+                             ).fetchone():
+            return True
+        if self._con.execute("SELECT 1 FROM pragma_database_list WHERE name = 'nonlte'").fetchone():
+            return True
+        from cassis_lite.linedb.schema import collisions_path
+
+        extra = collisions_path(self.path)
+        if not extra.is_file():
+            return False
+        uri = "file:" + urllib.parse.quote(extra.as_posix()) + "?mode=ro"
+        try:
+            self._con.execute("ATTACH DATABASE ? AS nonlte", (uri,))
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read the non-LTE data {extra}: {exc}") from None
+        return True
+
+    def collision_species(self) -> list[dict]:
+        """The species with collision rates (non-LTE data): ``name``, ``species`` (the line-database
+        species it describes, None for collision-only species), ``file``, ``n_levels``,
+        ``n_lines`` and ``partners``, sorted by name."""
+        if not self._has_collisions():
+            return []
+        rows = self._con.execute(
+            "SELECT c.id, c.name, c.species_id, c.file, c.n_levels, c.n_lines, GROUP_CONCAT(p.name, ',') "
+            "FROM collision_species c LEFT JOIN collision_partners p ON p.collision_id = c.id "
+            "GROUP BY c.id ORDER BY c.name COLLATE NOCASE, c.name").fetchall()
+        return [{"name": r[1], "species": self._by_id[r[2]].name if r[2] in self._by_id else None, "file": r[3],
+                 "n_levels": r[4], "n_lines": r[5], "partners": (r[6] or "").split(",")} for r in rows]
+
+    def _collision_id(self, name_or_tag) -> tuple[int, str]:
+        """(collision_species id, name) from a collision-species name or a line-database species."""
+        if not self._has_collisions():
+            raise DatabaseError(f"{self.path} has no collision data (non-LTE): rebuild it with `make db`")
+        q = name_or_tag.name if isinstance(name_or_tag, Species) else name_or_tag
+        for pred in ("name = ?", "name = ? COLLATE NOCASE"):
+            hits = self._con.execute(f"SELECT id, name FROM collision_species WHERE {pred}",
+                                     (str(q).strip(),)).fetchall()
+            if len(hits) == 1:
+                return hits[0]
+        try:
+            sp = self.find_species(name_or_tag)
+        except UnknownSpeciesError:
+            raise RadexError(f"no collision data for {q!r}; species with collision rates: "
+                             f"{'; '.join(c['name'] for c in self.collision_species())}") from None
+        hits = self._con.execute("SELECT id, name FROM collision_species WHERE species_id = ? ORDER BY name",
+                                 (sp.id,)).fetchall()
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise AmbiguousSpeciesError(f"{sp.name} has several collision data sets: "
+                                        f"{', '.join(repr(h[1]) for h in hits)}")
+        raise RadexError(f"{sp.name} has no collision rates in the line database (no non-LTE model): species "
+                         f"with collision rates: {'; '.join(c['name'] for c in self.collision_species())}")
+
+    def collision_data(self, name_or_tag):
+        """Levels, radiative lines and collision rates of a species, for non-LTE models
+        (:class:`cassis_lite.radex.CollisionData`).
+
+        ``name_or_tag``: a collision-species name (``"CO"``, ``"o-NH3"``, ``"HCN, hfs"``, see
+        :meth:`collision_species`) or a line-database species that has exactly one. Raises
+        :class:`RadexError` when the species has no collision rates.
+        """
+        from cassis_lite.radex.data import CollisionData, CollisionPartner
+
+        cid, name = self._collision_id(name_or_tag)
+        row = self._con.execute("SELECT file, molecular_weight, notes FROM collision_species WHERE id = ?",
+                                (cid,)).fetchone()
+        lev = self._con.execute("SELECT energy_cm, weight, label FROM collision_levels WHERE collision_id = ? "
+                                "ORDER BY level", (cid,)).fetchall()
+        lin = self._con.execute("SELECT up, low, aij, freq_mhz FROM collision_lines WHERE collision_id = ? "
+                                "ORDER BY line", (cid,)).fetchall()
+        partners = []
+        for r in self._con.execute(
+                "SELECT name, reference, temperatures_k, up, low, rate_mantissa, rate_digits, rate_exponent "
+                "FROM collision_partners WHERE collision_id = ? ORDER BY partner", (cid,)):
+            temps = np.frombuffer(r[2], dtype="<f8").astype(float)
+            up = np.frombuffer(r[3], dtype="<u2").astype(np.intp) - 1
+            rates = unpack_rates(r[5], r[6], r[7]).reshape(up.size, temps.size)
+            partners.append(CollisionPartner(r[0], temps, up, np.frombuffer(r[4], dtype="<u2").astype(np.intp) - 1,
+                                             rates, r[1] or ""))
+        cols = list(zip(*lin))
+        return CollisionData(
+            species=name, source_file=row[0], molecular_weight=float(row[1]),
+            level_energy_cm=np.array([x[0] for x in lev], dtype=float),
+            level_weight=np.array([x[1] for x in lev], dtype=float), level_label=tuple(x[2] or "" for x in lev),
+            line_up=np.array(cols[0], dtype=np.intp) - 1, line_low=np.array(cols[1], dtype=np.intp) - 1,
+            aij=np.array(cols[2], dtype=float), freq_mhz=np.array(cols[3], dtype=float), partners=tuple(partners),
+            notes=row[2] or "")
+
+    def collision_provenance(self, name_or_tag) -> list[dict]:
+        """Every file that holds the collision rates of a species: ``role`` primary (stored),
+        duplicate (same data) or superseded (``note`` says why), with ``source`` and ``file``."""
+        cid, _ = self._collision_id(name_or_tag)
+        rows = self._con.execute(
+            "SELECT s.name, s.package, p.file, p.role, p.note FROM collision_sources p JOIN sources s "
+            "ON s.id = p.source_id WHERE p.collision_id = ? ORDER BY p.rowid", (cid,))
+        return [dict(zip(("source", "package", "file", "role", "note"), r)) for r in rows]
 
     # ------------------------------------------------------------------------------ info
     def info(self) -> dict:

@@ -10,7 +10,8 @@ plain records; nothing here touches SQLite.
 * CDMS ``partfunc.cat`` (pipe table of log10 Q at 1000 ... 2.725 K) and JPL ``catdir.cat``
   (log10 Q at 300 ... 9.375 K).
 * LAMDA molecular data files (Schoier et al. 2005, A&A 432, 369): ``!`` comment lines, then
-  name, weight, levels, radiative transitions, collision rates (ignored here).
+  name, weight, levels, radiative transitions, and for each collision partner its LAMDA id
+  (1 H2, 2 p-H2, 3 o-H2, 4 e, 5 H, 6 He, 7 H+), temperatures and downward rate coefficients.
 * Morton (2003, ApJS 149, 205) table 2 as shipped by linetools.
 """
 
@@ -208,6 +209,14 @@ def parse_jpl_catdir(text: str) -> dict[int, tuple[str, list[tuple[float, float]
 
 
 # -------------------------------------------------------------------------------- LAMDA
+#: LAMDA collision-partner ids (the first character of a partner's header line, as RADEX reads it)
+LAMDA_PARTNERS = {1: "H2", 2: "pH2", 3: "oH2", 4: "e", 5: "H", 6: "He", 7: "H+"}
+
+# Comment lines that only name the next section (not notes or references)
+_SECTION_HEADER = re.compile(r"^\s*(MOLECULE|MOLECULAR WEIGHT|MASS|WEIGHT|NUMBER|LEVEL|TRANS|COLL|TEMPERATURE|NOTES"
+                             r"|COMMENTS|ENERGY LEVELS|RADIATIVE)|^\W*$", re.IGNORECASE)
+
+
 @dataclass
 class LamdaLevel:
     index: int
@@ -226,25 +235,46 @@ class LamdaLine:
 
 
 @dataclass
+class LamdaPartner:
+    """Collision rates with one partner: downward rate coefficients ``rates_cm3s[i, k]`` (cm^3 s^-1)
+    of the transition ``up[i]`` -> ``low[i]`` (level numbers from 1) at ``temperatures_k[k]``."""
+
+    lamda_id: int
+    reference: str
+    temperatures_k: np.ndarray
+    up: np.ndarray
+    low: np.ndarray
+    rates_cm3s: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return LAMDA_PARTNERS[self.lamda_id]
+
+
+@dataclass
 class LamdaFile:
     name: str
     weight: float
     levels: list[LamdaLevel] = field(default_factory=list)
     lines: list[LamdaLine] = field(default_factory=list)
+    partners: list[LamdaPartner] = field(default_factory=list)
+    notes: str = ""  # comment lines that are not section headers (references, remarks)
 
     def level(self, index: int) -> LamdaLevel:
         return self.levels[index - 1]
 
 
 def parse_lamda(text: str, filename: str = "LAMDA file") -> LamdaFile:
-    """Parse the molecule name, levels and radiative transitions of a LAMDA data file.
+    """Parse a LAMDA data file: molecule name, levels, radiative transitions and collision rates.
 
     Lines starting with ``!`` are comments, and so is any text line where a number is
     expected (some files lack the ``!`` on a section header). Text after ``!`` on a data line
-    is dropped. Collision-rate sections are not read.
+    is dropped. A file may end after its radiative transitions (no collision data). A partner
+    is identified, as RADEX does, by the first character of its header line.
     """
-    rows = [ln.rstrip() for ln in text.splitlines()]
-    rows = [ln for ln in rows if ln.strip() and not ln.lstrip().startswith("!")]
+    raw = [ln.rstrip() for ln in text.splitlines()]
+    notes = [ln.lstrip()[1:].strip() for ln in raw if ln.lstrip().startswith("!")]
+    rows = [ln for ln in raw if ln.strip() and not ln.lstrip().startswith("!")]
     pos = 0
 
     def next_row(kind: str) -> str:
@@ -262,10 +292,17 @@ def parse_lamda(text: str, filename: str = "LAMDA file") -> LamdaFile:
             except (ValueError, IndexError):
                 continue  # an un-commented header line
 
+    def numbers(row: str, kind: str) -> list[float]:
+        try:
+            return [float(x) for x in row.split("!")[0].split()]
+        except ValueError:
+            raise FormatError(f"{filename}: bad {kind} line {row!r}") from None
+
     name = next_row("molecule name").strip()
     weight = next_number("molecular weight", float)
     nlev = next_number("number of levels", int)
-    lam = LamdaFile(name=name, weight=weight)
+    lam = LamdaFile(name=name, weight=weight,
+                    notes="\n".join(n for n in notes if not _SECTION_HEADER.match(n)))
     for i in range(nlev):
         row = next_row(f"level {i + 1}").split("!")[0]
         parts = row.split(None, 3)
@@ -289,6 +326,32 @@ def parse_lamda(text: str, filename: str = "LAMDA file") -> LamdaFile:
         if not (1 <= low <= nlev and 1 <= up <= nlev):
             raise FormatError(f"{filename}: transition {i + 1} refers to a level outside 1..{nlev}")
         lam.lines.append(LamdaLine(up, low, a, f, eu))
+    if pos == len(rows):
+        return lam
+    npart = next_number("number of collision partners", int)
+    for p in range(npart):
+        while True:
+            header = next_row(f"header of collision partner {p + 1}").strip()
+            if header[:1].isdigit():
+                break
+        if int(header[0]) not in LAMDA_PARTNERS:
+            raise FormatError(f"{filename}: unknown collision partner id {header[0]} in {header!r}")
+        ncoll = next_number("number of collisional transitions", int)
+        ntemp = next_number("number of collision temperatures", int)
+        temps: list[float] = []
+        while len(temps) < ntemp:
+            temps += numbers(next_row("collision temperatures"), "collision temperature")
+        table = [numbers(next_row(f"collisional transition {i + 1}"), "collision rate") for i in range(ncoll)]
+        if any(len(r) < 3 + ntemp for r in table):
+            raise FormatError(f"{filename}: a collisional transition of partner {p + 1} has fewer than "
+                              f"{ntemp} rates")
+        arr = np.array([r[:3 + ntemp] for r in table], dtype=float).reshape(ncoll, 3 + ntemp)
+        up, low = arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64)
+        if ncoll and not (up.min() >= 1 and low.min() >= 1 and max(up.max(), low.max()) <= nlev):
+            raise FormatError(f"{filename}: a collisional transition of partner {p + 1} refers to a level "
+                              f"outside 1..{nlev}")
+        lam.partners.append(LamdaPartner(int(header[0]), " ".join(header[1:].split()), np.array(temps[:ntemp]),
+                                         up, low, arr[:, 3:]))
     return lam
 
 

@@ -2,10 +2,17 @@
 
 ``compute_spectrum(config, freq_mhz, db)`` is the one-call entry point (CLI, browser). For
 repeated evaluation (sliders, fits) use :class:`PreparedModel`: it queries the database once
-(transitions and partition functions per component and species), keeps the grid ordering and
-beam, and ``prepared.compute(config)`` then only does array arithmetic. It re-queries by itself
+(transitions and partition functions per component and species; levels, lines and collision
+rates for a ``"model": "radex"`` component), keeps the grid ordering and beam, and
+``prepared.compute(config)`` then only does array arithmetic (for a radex component, solving the
+statistical equilibrium again when T_kin, densities, N or FWHM change). It re-queries by itself
 when the species or thresholds change, or when v_lsr / FWHM move the lines beyond the frequency
 margin selected (``velocity_margin_kms`` widens it for fits).
+
+A radex component's lines are drawn with their RADEX T_ex and line-centre opacity
+(:func:`cassis_lite.radex.solve`, background T_bg = ``tcmb_k``) through the same radiative
+transfer as LTE components, with the opacity-weighted source function of its overlapping lines
+(:func:`~cassis_lite.lte.transfer.line_opacity_and_source`), so LTE and non-LTE components combine.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from cassis_lite.lte.beam import filling_factor
 from cassis_lite.lte.config import ModelConfig
 from cassis_lite.lte.physics import rj_temperature_k
 from cassis_lite.lte.profile import SELECT_NSIGMA
-from cassis_lite.lte.transfer import Layer, LineList, component_opacity, radiative_transfer
+from cassis_lite.lte.transfer import Layer, LineList, component_opacity, line_opacity_and_source, radiative_transfer
+from cassis_lite.radex import solver as radex_solver  # a module: cassis_lite.radex imports lte.physics
 
 
 @dataclass
@@ -53,17 +61,18 @@ def rest_frequency_range(fmin_mhz, fmax_mhz, dv_lo_kms, dv_hi_kms, fwhm_max_kms,
     return lo, hi
 
 
-def _species_key(sp):
-    return (sp.species, sp.eup_max_k, sp.aij_min)
+def _species_key(sp, model="lte"):
+    return (sp.species, sp.eup_max_k, sp.aij_min, model)
 
 
 class _PreparedComponent:
-    def __init__(self, lines, partition_functions, keys, dv_range, fwhm_max):
+    def __init__(self, lines, partition_functions, keys, dv_range, fwhm_max, radex_lines=()):
         self.lines = lines
         self.partition_functions = partition_functions
         self.keys = keys
         self.dv_range = dv_range
         self.fwhm_max = fwhm_max
+        self.radex_lines = radex_lines  # radex: per species (CollisionData, indices of the lines drawn)
 
 
 class PreparedModel:
@@ -107,6 +116,8 @@ class PreparedModel:
         self._components = {}
         self._pf_cache = {}
         self._tr_cache = {}
+        self._collision_cache = {}
+        self._radex_cache = {}
         self._beam_key = None
         self._beam = None
         self._hnu_k = None
@@ -133,20 +144,34 @@ class PreparedModel:
         self._tr_cache[key] = (fmin, fmax, arrays)
         return arrays
 
+    def _collision_data(self, species):
+        if species not in self._collision_cache:
+            self._collision_cache[species] = self.db.collision_data(species)
+        return self._collision_cache[species]
+
     def _select(self, comp, config):
         dv = comp.vlsr_kms - config.vlsr_file_kms
         margin = self.velocity_margin_kms
         fwhm_max = max([comp.fwhm_kms] + [s.fwhm_kms for s in comp.species if s.fwhm_kms]) * self.fwhm_margin
         dv_range = (dv - margin, dv + margin)
+        keys = [_species_key(sp, comp.model) for sp in comp.species]
+        fmin, fmax = (rest_frequency_range(self.grid[0], self.grid[-1], dv_range[0], dv_range[1], fwhm_max * 1.001)
+                      if self.grid.size else (np.inf, -np.inf))
+        if comp.model == "radex":
+            radex_lines = []
+            for sp in comp.species:
+                data = self._collision_data(sp.species)
+                keep = (data.freq_mhz >= fmin) & (data.freq_mhz <= fmax)
+                if sp.eup_max_k is not None:
+                    keep &= data.eup_k <= sp.eup_max_k
+                if sp.aij_min is not None:
+                    keep &= data.aij >= sp.aij_min
+                radex_lines.append((data, np.flatnonzero(keep)))
+            lines = LineList.concatenate([(d.freq_mhz[i], d.aij[i], d.eup_k[i], d.gup[i]) for d, i in radex_lines])
+            return _PreparedComponent(lines, [], keys, dv_range, fwhm_max, radex_lines)
         pfs = [self._partition_function(sp.species) for sp in comp.species]
-        parts = []
-        if self.grid.size:
-            fmin, fmax = rest_frequency_range(self.grid[0], self.grid[-1], dv_range[0], dv_range[1],
-                                              fwhm_max * 1.001)
-            parts = [self._transitions(sp, fmin, fmax) for sp in comp.species]
-        lines = LineList.concatenate(parts)
-        keys = [_species_key(sp) for sp in comp.species]
-        return _PreparedComponent(lines, pfs, keys, dv_range, fwhm_max)
+        parts = [self._transitions(sp, fmin, fmax) for sp in comp.species] if self.grid.size else []
+        return _PreparedComponent(LineList.concatenate(parts), pfs, keys, dv_range, fwhm_max)
 
     def prepare(self, config: ModelConfig):
         """Select (or reuse) the transitions of every component of ``config``."""
@@ -161,7 +186,7 @@ class PreparedModel:
         fwhm_max = max([comp.fwhm_kms] + [s.fwhm_kms for s in comp.species if s.fwhm_kms])
         if (
             prepared is None
-            or prepared.keys != [_species_key(sp) for sp in comp.species]
+            or prepared.keys != [_species_key(sp, comp.model) for sp in comp.species]
             or not (prepared.dv_range[0] <= dv <= prepared.dv_range[1])
             or fwhm_max > prepared.fwhm_max
         ):
@@ -188,14 +213,49 @@ class PreparedModel:
             self._tcmb_key, self._j_cmb = tcmb_k, rj_temperature_k(self.grid, tcmb_k)
         return self._hnu_k, self._j_cmb
 
+    def radex_result(self, comp, sp, config: ModelConfig):
+        """RADEX solution (:class:`cassis_lite.radex.RadexResult`) of species ``sp`` of radex
+        component ``comp``; the last solutions are kept, so only a change of T_kin, densities, N,
+        FWHM, T_bg or geometry solves again."""
+        fwhm = sp.fwhm_kms or comp.fwhm_kms
+        key = (sp.species, comp.tkin_k, tuple(sorted(comp.density_cm3.items())), sp.ntot_cm2, fwhm, config.tcmb_k,
+               comp.geometry)
+        if key not in self._radex_cache:
+            if len(self._radex_cache) > 64:
+                self._radex_cache.clear()
+            self._radex_cache[key] = radex_solver.solve(self._collision_data(sp.species), comp.tkin_k, comp.density_cm3,
+                                                 sp.ntot_cm2, fwhm, config.tcmb_k, comp.geometry)
+        return self._radex_cache[key]
+
+    def _radex_layer(self, comp, prepared, config):
+        """Opacity and source function per channel of a radex component."""
+        freq, tau0, source, fwhm = [], [], [], []
+        for sp, (data, idx) in zip(comp.species, prepared.radex_lines):
+            res = self.radex_result(comp, sp, config)
+            drawn = idx[np.isfinite(res.tex_k[idx])]  # lines with a level at the population floor have tau ~ 0
+            freq.append(data.freq_mhz[drawn])
+            tau0.append(res.tau[drawn])
+            source.append(res.source_k[drawn])
+            fwhm.append(np.full(drawn.size, sp.fwhm_kms or comp.fwhm_kms))
+        if not freq or not sum(f.size for f in freq):
+            return np.zeros(self.grid.size), np.zeros(self.grid.size)
+        return line_opacity_and_source(self.grid, np.concatenate(freq), np.concatenate(tau0), np.concatenate(source),
+                                       np.concatenate(fwhm), comp.vlsr_kms, config.vlsr_file_kms)
+
     def compute(self, config: ModelConfig, with_tau=False) -> LteResult:
         """The model for ``config`` on the prepared grid (re-selecting lines only if needed)."""
         grid = self.grid
-        comps, taus = [], []
+        comps, taus, sources = [], [], []
         for comp in config.components:
             if not comp.enabled:
                 continue
             prepared = self._ensure(comp, config)
+            if comp.model == "radex":
+                tau, source = self._radex_layer(comp, prepared, config)
+                comps.append(comp)
+                taus.append(tau)
+                sources.append(source)
+                continue
             tau = np.zeros(grid.size)
             ntot = np.array([sp.ntot_cm2 for sp in comp.species])
             fwhm = np.array([sp.fwhm_kms or comp.fwhm_kms for sp in comp.species])
@@ -206,7 +266,8 @@ class PreparedModel:
                                   config.vlsr_file_kms, out=tau)
             comps.append(comp)
             taus.append(tau)
-        tmb = self._transfer(config, comps, taus)
+            sources.append(None)
+        tmb = self._transfer(config, comps, taus, sources)
         intensity = convert_tmb(grid, tmb, config)
         tau_total = None
         if with_tau:
@@ -220,7 +281,7 @@ class PreparedModel:
             tau_total = tau_total[inverse] if with_tau else None
         return LteResult(self.freq_mhz, intensity, tau_total, config.unit)
 
-    def _transfer(self, config, comps, taus):
+    def _transfer(self, config, comps, taus, sources):
         """Radiative transfer, only on the channels some line reaches (elsewhere T = T_c)."""
         grid = self.grid
         hnu_k, j_cmb = self._background(config.tcmb_k)
@@ -229,17 +290,18 @@ class PreparedModel:
                  for c in comps]
         idx = None
         if taus:
-            reached = taus[0] > 0.0
+            reached = taus[0] != 0.0
             for tau in taus[1:]:
-                reached |= tau > 0.0
+                reached |= tau != 0.0
             idx = np.flatnonzero(reached)
             if idx.size > 0.6 * grid.size:
                 idx = None
         if idx is None:
-            layers = [Layer(c.tex_k, tau, ff, c.interacting) for c, tau, ff in zip(comps, taus, fills)]
+            layers = [Layer(c.tex_k, tau, ff, c.interacting, src)
+                      for c, tau, ff, src in zip(comps, taus, fills, sources)]
             return radiative_transfer(grid, layers, config.tcmb_k, config.tc_k, hnu_k=hnu_k, j_cmb=j_cmb)
-        layers = [Layer(c.tex_k, tau[idx], ff if np.ndim(ff) == 0 else ff[idx], c.interacting)
-                  for c, tau, ff in zip(comps, taus, fills)]
+        layers = [Layer(c.tex_k, tau[idx], ff if np.ndim(ff) == 0 else ff[idx], c.interacting,
+                        None if src is None else src[idx]) for c, tau, ff, src in zip(comps, taus, fills, sources)]
         tmb = np.full(grid.size, config.tc_k)
         tmb[idx] = radiative_transfer(grid[idx], layers, config.tcmb_k, config.tc_k, hnu_k=hnu_k[idx],
                                       j_cmb=None if j_cmb is None else j_cmb[idx])

@@ -1,8 +1,11 @@
 """LTE model configuration: the JSON schema shared by `cassis-lite model --config`, the browser's
 ``setModel`` and fitting. It mirrors a CASSIS ``.ltm`` file: telescope and scale, background,
 then components, each with T_ex, FWHM, v_lsr, size, interacting flag and its species (N_tot and
-the E_up / A_ij thresholds). ``ModelConfig.from_dict`` validates everything and raises
-:class:`ConfigError` naming the offending key; ``to_dict`` gives the canonical JSON back.
+the E_up / A_ij thresholds). A component may instead be non-LTE (``"model": "radex"``): T_kin,
+the collision partners' densities and the escape-probability geometry replace T_ex, and each
+line gets its RADEX T_ex and opacity (:mod:`cassis_lite.radex`). ``ModelConfig.from_dict``
+validates everything and raises :class:`ConfigError` naming the offending key; ``to_dict`` gives
+the canonical JSON back.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cassis_lite.constants import T_CMB
-from cassis_lite.errors import ConfigError
+from cassis_lite.errors import ConfigError, RadexError
 from cassis_lite.lte.beam import TELESCOPE_DIAMETERS_M, dish_beam_arcsec
+from cassis_lite.radex.data import partner_name
+from cassis_lite.radex.escape import GEOMETRIES
 
 UNITS = ("Tmb", "TA*", "Jy/beam")
+MODELS = ("lte", "radex")
+RADEX_KEYS = ("tkin_k", "density_cm3", "geometry")
 
 
 def _number(d, key, where, default=None, *, positive=False, nonneg=False, allow_none=False):
@@ -134,47 +141,95 @@ class SpeciesConfig:
         return d
 
 
+def _densities(d, where):
+    """The ``density_cm3`` object of a radex component: partner -> density (cm^-3), checked."""
+    dens = d.get("density_cm3")
+    if not isinstance(dens, dict) or not dens:
+        raise ConfigError(f"{where}density_cm3 must be an object of collision partners and densities (cm^-3), "
+                          f"e.g. {{\"H2\": 1e4}}, got {dens!r}")
+    out = {}
+    for key in dens:
+        try:
+            name = partner_name(key)
+        except RadexError as exc:
+            raise ConfigError(f"{where}density_cm3: {exc}") from None
+        if name in out:
+            raise ConfigError(f"{where}density_cm3: partner {name} given twice")
+        out[name] = _number(dens, key, f"{where}density_cm3.", nonneg=True)
+    if not any(v > 0 for v in out.values()):
+        raise ConfigError(f"{where}density_cm3 needs a partner with a density > 0")
+    return out
+
+
 @dataclass
 class ComponentConfig:
-    """One emitting/absorbing layer: T_ex, FWHM, v_lsr, source size and its species."""
+    """One emitting/absorbing layer: T_ex (LTE) or T_kin and densities (RADEX), FWHM, v_lsr,
+    source size and its species."""
 
     name: str
-    tex_k: float
+    tex_k: float | None
     fwhm_kms: float
     vlsr_kms: float = 0.0
     size_arcsec: float | None = None  # None: fills the beam (no dilution)
     interacting: bool = False
     enabled: bool = True
     species: list[SpeciesConfig] = field(default_factory=list)
+    model: str = "lte"  # "radex": non-LTE, T_ex and tau of each line from RADEX
+    tkin_k: float | None = None
+    density_cm3: dict[str, float] | None = None  # partner -> cm^-3 (H2, pH2, oH2, e, H, He, H+)
+    geometry: str = "sphere"  # RADEX escape probability: sphere, lvg, slab
 
     @classmethod
     def from_dict(cls, d, where, index):
-        keys = ("name", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec", "interacting", "enabled", "species")
+        keys = ("name", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec", "interacting", "enabled", "species", "model",
+                *RADEX_KEYS)
         _check_keys(d, keys, where)
-        for key in ("tex_k", "fwhm_kms"):
+        model = d.get("model", "lte")
+        if model not in MODELS:
+            raise ConfigError(f'{where}model must be "lte" or "radex", got {model!r}')
+        required = ("tkin_k", "density_cm3", "fwhm_kms") if model == "radex" else ("tex_k", "fwhm_kms")
+        for key in required:
             if key not in d:
                 raise ConfigError(f"{where}{key} is missing")
+        if model == "radex" and d.get("tex_k") is not None:
+            raise ConfigError(f"{where}tex_k: a radex component computes T_ex from tkin_k and density_cm3")
+        if model == "lte":
+            for key in RADEX_KEYS:
+                if key in d:
+                    raise ConfigError(f'{where}{key} is only for "model": "radex"')
+        geometry = d.get("geometry", "sphere")
+        if geometry not in GEOMETRIES:
+            raise ConfigError(f"{where}geometry must be one of {', '.join(GEOMETRIES)}, got {geometry!r}")
         for key in ("interacting", "enabled"):
             if key in d and not isinstance(d[key], bool):
                 raise ConfigError(f"{where}{key} must be true or false, got {d[key]!r}")
         species = d.get("species", [])
         if not isinstance(species, list):
             raise ConfigError(f"{where}species must be a list of objects")
+        radex = model == "radex"
         return cls(
             name=str(d.get("name", f"c{index + 1}")),
-            tex_k=_number(d, "tex_k", where, positive=True),
+            tex_k=None if radex else _number(d, "tex_k", where, positive=True),
             fwhm_kms=_number(d, "fwhm_kms", where, positive=True),
             vlsr_kms=_number(d, "vlsr_kms", where, 0.0),
             size_arcsec=_number(d, "size_arcsec", where, allow_none=True, positive=True),
             interacting=d.get("interacting", False),
             enabled=d.get("enabled", True),
             species=[SpeciesConfig.from_dict(s, f"{where}species[{i}].") for i, s in enumerate(species)],
+            model=model,
+            tkin_k=_number(d, "tkin_k", where, positive=True) if radex else None,
+            density_cm3=_densities(d, where) if radex else None,
+            geometry=geometry,
         )
 
     def to_dict(self):
-        return {"name": self.name, "tex_k": self.tex_k, "fwhm_kms": self.fwhm_kms, "vlsr_kms": self.vlsr_kms,
-                "size_arcsec": self.size_arcsec, "interacting": self.interacting, "enabled": self.enabled,
-                "species": [s.to_dict() for s in self.species]}
+        d = {"name": self.name, "tex_k": self.tex_k, "fwhm_kms": self.fwhm_kms, "vlsr_kms": self.vlsr_kms,
+             "size_arcsec": self.size_arcsec, "interacting": self.interacting, "enabled": self.enabled,
+             "species": [s.to_dict() for s in self.species]}
+        if self.model == "radex":
+            del d["tex_k"]
+            d.update(model="radex", tkin_k=self.tkin_k, density_cm3=dict(self.density_cm3), geometry=self.geometry)
+        return d
 
 
 @dataclass

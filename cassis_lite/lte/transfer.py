@@ -80,12 +80,17 @@ def component_opacity(grid_mhz, lines: LineList, tex_k, ntot_cm2, q_tex, fwhm_km
 
 @dataclass
 class Layer:
-    """One component as radiative transfer sees it: T_ex, opacity per channel, beam filling."""
+    """One component as radiative transfer sees it: T_ex, opacity per channel, beam filling.
 
-    tex_k: float
+    ``source_k`` (optional, K per channel) replaces J(T_ex) as the layer's source function: a
+    non-LTE component whose lines have different T_ex (:func:`line_source_function`).
+    """
+
+    tex_k: float | None
     tau: np.ndarray
     filling: float | np.ndarray = 1.0
     interacting: bool = False
+    source_k: np.ndarray | None = None
 
 
 def radiative_transfer(freq_mhz, layers, tcmb_k=2.73, tc_k=0.0, *, hnu_k=None, j_cmb=None):
@@ -113,7 +118,7 @@ def radiative_transfer(freq_mhz, layers, tcmb_k=2.73, tc_k=0.0, *, hnu_k=None, j
             background = background + delta
         # ff (J - B)(1 - exp(-tau)) computed as ff (B - J) expm1(-tau), in place
         term = np.expm1(-layer.tau)
-        term *= background - _rj(hnu_k, layer.tex_k)
+        term *= background - (_rj(hnu_k, layer.tex_k) if layer.source_k is None else layer.source_k)
         if not (np.ndim(layer.filling) == 0 and layer.filling == 1.0):
             term *= layer.filling
         if layer.interacting:
@@ -123,6 +128,26 @@ def radiative_transfer(freq_mhz, layers, tcmb_k=2.73, tc_k=0.0, *, hnu_k=None, j
     background += delta
     background -= j_cmb
     return background
+
+
+def line_opacity_and_source(grid_mhz, freq_mhz, tau0, source_k, fwhm_kms, vlsr_kms, vlsr_file_kms=0.0,
+                            nsigma=NSIGMA):
+    """Opacity and source function per channel of a layer whose lines have their own T_ex.
+
+    tau(f) = sum_i tau_0,i phi_i(f) (Gaussian profiles as :func:`component_opacity`) and
+    S(f) = sum_i tau_0,i phi_i(f) S_i / tau(f), the opacity-weighted source function of the lines
+    that overlap at f, S_i = J_nu_i(T_ex,i) (K; negative for a masing line). Where no line
+    reaches, tau = 0 and S = 0. Returns (tau, S) on the ascending grid.
+    """
+    freq_mhz = np.asarray(freq_mhz, dtype=float)
+    shift = line_shift_mhz(freq_mhz, vlsr_kms, vlsr_file_kms)
+    sigma = line_sigma_mhz(freq_mhz, fwhm_kms)
+    tau = gaussian_sum(grid_mhz, freq_mhz, sigma, tau0, nsigma=nsigma, shift_mhz=shift)
+    # windows of tau0 S_i: those of tau0 for S_i = 1 K (what is left out is below 1e-9 K)
+    weighted = gaussian_sum(grid_mhz, freq_mhz, sigma, np.asarray(tau0) * source_k, nsigma=nsigma, shift_mhz=shift)
+    source = np.zeros_like(tau)
+    np.divide(weighted, tau, out=source, where=tau != 0.0)
+    return tau, source
 
 
 def _rj(hnu_k, tex_k):

@@ -55,7 +55,8 @@ def read_lis(data, label: str, **_) -> Spectrum:
         meta["declared_n_lines"] = int(n_declared)
     if "FreqUsb" in col and np.any(table[:, col["FreqUsb"]] != 0):
         meta["dsb"] = True
-        meta["freq_usb_mhz"] = table[:, col["FreqUsb"]]
+        # per channel, in the spectrum's (ascending LSB frequency) order, as from_axis sorts them
+        meta["freq_usb_mhz"] = table[np.argsort(freq, kind="stable"), col["FreqUsb"]]
     if "VeloLsb" in col and np.all(np.isfinite(freq)):
         velo = table[:, col["VeloLsb"]]
         rests = []

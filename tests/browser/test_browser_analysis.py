@@ -86,6 +86,7 @@ def test_identify_loads_scipy_lazily_and_equals_cli(app_page):
     assert_same(browser, cli)
     assert [s["species"] for s in browser["species"]] == ["CO", "13CO"]
     # the page's table shows those species and column densities (CPython's formatting)
+    app_page.open_tab("Identify")
     text = page_text(app_page, "table.cl-identify-table", "13CO")
     for s in cli["species"]:
         assert s["species"] in text and f"{s['ntot_cm2']:.3e}" in text
@@ -120,6 +121,7 @@ def test_fit_i16293_co_equals_cli_and_becomes_the_model(app_page, tmp_path):
     assert p["c1_tex"]["value"] == pytest.approx(CASSIS_VALUES["c1_tex"], rel=3e-3)
     assert p["c1_vlsr"]["value"] == pytest.approx(CASSIS_VALUES["c1_vlsr"], abs=0.005)
     # the report as CASSIS prints it, in the page
+    app_page.open_tab("Fit")
     text = page_text(app_page, "pre.cl-report", "c1_vlsr = ")
     assert "c1_vlsr = 3.82 +/- 0.02 (0.40%)" in text
     assert text.strip() == browser["report"].strip()
@@ -138,9 +140,11 @@ def test_fit_i16293_co_equals_cli_and_becomes_the_model(app_page, tmp_path):
 def test_find_velocity_equals_cli_and_fills_the_vlsr_box(app_page):
     browser = app_page.api("findVelocity", {"species": "CO"})
     cli = cli_json("vlsr", str(SITE / "samples" / SAMPLE), "--species", "CO")
+    cli["file"] = SAMPLE
     assert_same(browser, cli)
     assert browser["value"] == pytest.approx(3.817, abs=0.01)
     # the typed box (top bar) and the slider of the v_lsr card hold the found value
+    app_page.open_tab("v_lsr")
     for title in ("v_lsr (km/s)", "v_lsr of the lines (km/s)"):
         app_page.page.wait_for_function("""([title, v]) => {
             const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
@@ -158,12 +162,14 @@ def test_rotational_diagram_button_plots_cli_points(app_page):
         const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
         for (const m of doc.all_models) if (m.title === title && attr in m) { m[attr] = value; }
     }"""
-    app_page.page.evaluate(doc_set, ["Rotational diagram", "collapsed", False])
+    app_page.open_tab("Rot. diagram")
+    app_page.page.locator("button", has_text="Rotational diagram").wait_for(timeout=30_000)
     app_page.page.evaluate(doc_set, ["v min (km/s)", "value", -2.0])
     app_page.page.evaluate(doc_set, ["v max (km/s)", "value", 10.0])
     app_page.page.locator("button", has_text="Rotational diagram").last.click()
     text = page_text(app_page, "pre.cl-report", "T_rot = ")
     cli = cli_json("rotdiagram", str(SITE / "samples" / SAMPLE), "--species", "CO", "--vmin", "-2", "--vmax", "10")
+    cli["file"] = SAMPLE
     from cassis_lite.fitting.parameters import format_value_error
 
     assert f"T_rot = {format_value_error(cli['t_rot_k'], cli['t_rot_err_k'])} K" in text

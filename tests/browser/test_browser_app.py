@@ -116,10 +116,9 @@ def test_default_sample_loads_and_lines_overlay(app_page):
     finite = np.array([v for v in y if v is not None and v == v])
     np.testing.assert_allclose(finite, sp.intensity[np.isfinite(sp.intensity)], rtol=0, atol=0)
     # lines: what the page overlays equals what the CPython line database gives
-    from cassis_lite.app.session import Session
+    from cassis_lite.app.state import Session
 
-    s = Session()
-    s.spectrum = sp
+    s = Session(spectrum=sp)
     expected = s.lines()
     lines = app_page.api("getLines", {})
     assert [r["freq_mhz"] for r in lines] == [float(f) for f in expected.freq_mhz]
@@ -178,7 +177,9 @@ def test_set_model_on_spectrum_grid_equals_cpython(app_page):
 def test_moving_a_model_slider_changes_the_plotted_model(app_page):
     before = app_page.bokeh_data("model_source", "y")
     tex_before = app_page.api("getState")["model"]["components"][0]["tex_k"]
+    app_page.open_tab("Model")  # the cards' tabs render when opened
     handle = app_page.page.locator(".noUi-handle").nth(1)  # sliders: log N, T_ex, FWHM, v_lsr, size
+    handle.wait_for(timeout=30_000)
     handle.focus()
     for _ in range(10):
         handle.press("ArrowRight")
@@ -231,16 +232,15 @@ def test_load_second_sample_by_url(app_page):
     app_page.api("loadSpectrum", "samples/" + SAMPLE)
 
 
-def test_velocity_axis_uses_core_units(app_page):
-    from cassis_lite.constants import C_LIGHT_KMS
+def test_velocity_axis_is_about_the_stated_rest_frequency(app_page):
     from cassis_lite.units import from_freq_mhz
 
-    set_axis = """(label) => {
+    set_axis = """(unit) => {
         const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
-        for (const m of doc.all_models) if (m.title === 'x axis') m.value = label;
+        for (const m of doc.all_models) if (m.title === 'x axis') m.value = unit;
     }"""
     first = app_page.bokeh_data("spectrum_source", "x")[0]
-    app_page.page.evaluate(set_axis, "Velocity (km/s)")
+    app_page.page.evaluate(set_axis, "km/s")
     app_page.page.wait_for_function("""(first) => {
         const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
         const src = doc.get_model_by_name('spectrum_source');
@@ -249,11 +249,21 @@ def test_velocity_axis_uses_core_units(app_page):
     }""", arg=first, timeout=30_000)
     x = np.array([np.nan if v is None else v for v in app_page.bokeh_data("spectrum_source", "x")], float)
     x = x[np.isfinite(x)]
-    f = cpython_spectrum().freq_mhz
+    sp = cpython_spectrum()
+    f = sp.freq_mhz
     assert x.size == f.size
-    rest = f[0] / (1.0 - x[0] / C_LIGHT_KMS)  # radio convention, from the first channel
-    np.testing.assert_allclose(x, from_freq_mhz(f, "km/s", rest_freq_mhz=rest), rtol=1e-9, atol=1e-6)
-    app_page.page.evaluate(set_axis, "Frequency (GHz)")
+    view = app_page.api("getState")["view"]
+    # LSR velocity about the window's rest frequency (the .lis gives one per window), radio
+    assert view["rest_freq_mhz"] == pytest.approx(sp.meta["window_rest_freq_mhz"][view["window"]])
+    assert view["velocity_convention"] == "radio"
+    np.testing.assert_allclose(x, sp.vlsr_kms + from_freq_mhz(f, "km/s", rest_freq_mhz=view["rest_freq_mhz"]),
+                               rtol=1e-9, atol=1e-6)
+    # the user sees it: the axis label and the note under the spectrum state it
+    label = app_page.page.evaluate("""() => { const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
+        return doc.get_model_by_name('spectrum_plot').below[0].axis_label; }""")
+    assert "radio" in label and f"{view['rest_freq_mhz']:.4f}" in label
+    app_page.screenshot("06-velocity-axis.png")
+    app_page.page.evaluate(set_axis, "GHz")
 
 
 def plain_server(directory):

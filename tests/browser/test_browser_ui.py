@@ -70,6 +70,8 @@ def test_y_axis_switches_to_jy_per_beam_with_the_model_telescope_beam(app):
     from cassis_lite.units import k_to_jy_per_beam
 
     page = app.page
+    app.open_tab("Model")  # its widgets are drawn when the tab is opened
+    page.get_by_text("Show the model").wait_for(timeout=30_000)
     sp = cpython_spectrum()
     assert sp.beam_arcsec is None  # the sample gives no beam: the model telescope's is used
     assert page.evaluate(GET, ["y axis", "disabled"]) is False
@@ -85,18 +87,18 @@ def test_y_axis_switches_to_jy_per_beam_with_the_model_telescope_beam(app):
                          for t, f, a, b in zip(sp.intensity[ok], sp.freq_mhz[ok], np.broadcast_to(bmaj, sp.freq_mhz.shape)[ok],
                                                np.broadcast_to(bmin, sp.freq_mhz.shape)[ok])])
     np.testing.assert_allclose(shown, expected, rtol=1e-12)
-    assert page.locator(".cl-y-note").get_by_text("model telescope's beam").is_visible()
+    assert page.locator(".cl-axis-note").get_by_text("model telescope's beam").is_visible()
     app.screenshot("ui-01-jy-per-beam.png")
 
     # no model shown -> no beam known: the switch goes back to K, disabled, with a note
-    page.evaluate(SET, ["Show LTE model", "active", False])
-    note = page.locator(".cl-y-note").get_by_text("no beam known")
+    page.evaluate(SET, ["Show the model", "active", False])
+    note = page.locator(".cl-axis-note").get_by_text("no beam known")
     note.wait_for(timeout=30_000)
     assert page.evaluate(GET, ["y axis", "disabled"]) is True
     assert page.evaluate(GET, ["y axis", "value"]) == "K"
     wait_for(lambda: np.allclose(finite(app.bokeh_data("spectrum_source", "y")), sp.intensity[ok]),
              what="the K redraw")
-    page.evaluate(SET, ["Show LTE model", "active", True])
+    page.evaluate(SET, ["Show the model", "active", True])
     wait_for(lambda: page.evaluate(GET, ["y axis", "disabled"]) is False, what="the switch back on")
     wait_for(lambda: app.api("getModel") is not None, what="the model back")
 
@@ -106,9 +108,10 @@ def _config_now(app):
 
 
 def test_model_table_adds_edits_and_removes_components_and_species(app):
-    from cassis_lite.app.session import Session
+    from cassis_lite.app.state import Session
 
     page = app.page
+    app.open_tab("Model")
     assert len(_config_now(app)["components"]) == 1
     page.get_by_role("button", name="+ component").click()
     wait_for(lambda: len(_config_now(app)["components"]) == 2, what="a second component")
@@ -126,8 +129,7 @@ def test_model_table_adds_edits_and_removes_components_and_species(app):
     cfg = _config_now(app)
     assert cfg["components"][1]["tex_k"] == 150.0
     # the plotted/served model is the CPython model of the same config on the same channels
-    s = Session()
-    s.spectrum = cpython_spectrum()
+    s = Session(spectrum=cpython_spectrum())
     s.set_model({k: v for k, v in cfg.items() if k != "grid" or v is not None})
     got = app.api("getModel")
     np.testing.assert_allclose(np.array(got["intensity"], float), s.model.intensity, rtol=1e-9, atol=1e-12)

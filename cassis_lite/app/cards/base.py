@@ -1,0 +1,78 @@
+"""What every card has: a message pane, running an action with its errors shown, the API map."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from cassis_lite.app.text import MESSAGE_STYLES, message_box
+from cassis_lite.errors import CassisError
+
+
+def message_pane(kind: str = "error") -> pn.pane.HTML:
+    """A message box (hidden while empty); the text goes through :func:`message_box` (escaped)."""
+    return pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=[f"cl-card-{kind}"],
+                        styles=dict(MESSAGE_STYLES[kind], padding="4px 10px", **{"border-radius": "4px"}))
+
+
+class Card(pn.viewable.Viewer):
+    """A card: ``title``, ``api`` (calls it serves), ``show_error`` / ``run`` for its actions."""
+
+    title = "card"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.message = message_pane()
+        self.api: dict = {}
+
+    def show_error(self, text: str) -> None:
+        self.message.object = message_box(text)
+        self.message.visible = True
+
+    def clear_error(self) -> None:
+        self.message.visible = False
+        self.message.object = ""
+
+    def on_click(self, button, fn, options=None) -> None:
+        """``button`` runs the coroutine function ``fn`` (with ``options()`` at the time of the
+        click, if given) through :meth:`run`: Panel awaits an async callback, not a coroutine a
+        plain one would return."""
+        async def clicked(event):
+            await self.run(fn, *(() if options is None else (options(),)))
+
+        button.on_click(clicked)
+
+    async def run(self, fn, *args):
+        """Run an action for a button: a user error is shown in the card, anything else too (the
+        page stays alive), named by its type."""
+        self.clear_error()
+        try:
+            return await fn(*args)
+        except CassisError as exc:
+            self.show_error(str(exc))
+        except ModuleNotFoundError as exc:
+            self.show_error(missing_package_message(exc))
+        except Exception as exc:  # keep the page alive; say what failed
+            self.show_error(f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def missing_package_message(exc: ModuleNotFoundError) -> str:
+    """In words: a package the analysis needs is not installed yet (offline before it was fetched)."""
+    name = (exc.name or "a package").split(".")[0]
+    return (f"this analysis needs {name}, which is downloaded on first use and could not be "
+            "fetched (offline?). Connect once and reload; it is then kept for offline use.")
+
+
+def number_or_none(value):
+    """A number box's value: None for empty (never NaN)."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v else None
+
+
+__all__ = ["Card", "message_pane", "missing_package_message", "number_or_none", "param"]

@@ -1,0 +1,137 @@
+"""Lines card: the line filter (applied as the user types), the clicked transition, the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import DataTable, NumberFormatter, ScientificFormatter, TableColumn
+
+from cassis_lite.app.cards.base import Card, number_or_none
+from cassis_lite.app.runtime import Debouncer
+from cassis_lite.app.text import esc
+from cassis_lite.errors import CassisError
+
+
+class LinesCard(Card):
+    """Filters of the overlaid transitions, and what the user clicked."""
+
+    title = "Lines"
+    species = param.String(default="", doc="comma-separated names, tags or formulas; empty: all")
+    eup_max_k = param.Number(default=None, allow_None=True, bounds=(0, None))
+    aij_min = param.Number(default=None, allow_None=True, bounds=(0, None))
+
+    def __init__(self, session, view, plot, **params):
+        super().__init__(**params)
+        self.session, self.view, self.plot = session, view, plot
+        self.species_input = pn.widgets.TextInput(name="Species (comma separated, empty = all)",
+                                                  placeholder="CO, HCN, 32504 ...", sizing_mode="stretch_width")
+        self.eup_input = pn.widgets.FloatInput(name="E_up max (K)", value=None, start=0.0, width=120)
+        self.aij_input = pn.widgets.FloatInput(name="A_ij min (s^-1)", value=None, start=0.0, width=120)
+        self._debounce = Debouncer(self._apply)
+        self.species_input.param.watch(lambda *e: self._typed(), "value_input")
+        self.species_input.param.watch(lambda *e: self._typed(now=True), "value")
+        for w in (self.eup_input, self.aij_input):
+            w.param.watch(lambda *e: self._typed(now=True), "value")
+        self.transition = pn.pane.HTML("Click a line marker (or a row of the table) to see its transition.",
+                                       sizing_mode="stretch_width", css_classes=["cl-transition"])
+        self.zoom_button = pn.widgets.Button(name="Zoom to the line", width=125, disabled=True)
+        self.reference_button = pn.widgets.Button(name="Velocities about it", width=145, disabled=True,
+                                                  description="the velocity axis about this line's rest frequency")
+        self.zoom_button.on_click(lambda e: self.zoom_to_selected())
+        self.reference_button.on_click(lambda e: self.use_as_reference())
+        self.count = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-line-count"])
+        self.table = DataTable(source=plot.lines_source, sizing_mode="stretch_width", height=230, index_position=None,
+                               columns=[TableColumn(field="species", title="Species"),
+                                        TableColumn(field="freq_mhz", title="Rest frequency (MHz)",
+                                                    formatter=NumberFormatter(format="0.0000")),
+                                        TableColumn(field="qn", title="Quantum numbers"),
+                                        TableColumn(field="eup_k", title="E_up (K)",
+                                                    formatter=NumberFormatter(format="0.00")),
+                                        TableColumn(field="aij", title="A_ij (s^-1)",
+                                                    formatter=ScientificFormatter(precision=3)),
+                                        TableColumn(field="gup", title="g_up", formatter=NumberFormatter(format="0"))],
+                               name="line_table")
+        plot.lines_source.selected.on_change("indices", self._on_select)
+        self._selected = None
+        self.api = {"getLines": self.get_lines}
+
+    def __panel__(self):
+        return pn.Column(self.species_input, pn.Row(self.eup_input, self.aij_input), self.message, self.count,
+                         self.transition, pn.Row(self.zoom_button, self.reference_button),
+                         sizing_mode="stretch_width", name="lines_card")
+
+    # ------------------------------------------------------------------ filters
+    def _typed(self, now: bool = False) -> None:
+        if now:
+            self._apply()
+        else:
+            self._debounce.trigger()
+
+    def _apply(self) -> None:
+        text = self.species_input.value_input if self.species_input.value_input is not None else \
+            self.species_input.value
+        filters = {"species": text or None, "eup_max_k": number_or_none(self.eup_input.value),
+                   "aij_min": number_or_none(self.aij_input.value)}
+        try:
+            self.session.set_filters(filters)
+        except CassisError as exc:
+            self.show_error(f"Lines: {exc}")
+            return
+        self.clear_error()
+
+    def show_filters(self) -> None:
+        """The widgets show the session's filters (after a script or a URL parameter set them)."""
+        f = self.session.filters
+        text = ", ".join(f.species or [])
+        if self.species_input.value != text:
+            self.species_input.value = text
+        for w, v in ((self.eup_input, f.eup_max_k), (self.aij_input, f.aij_min)):
+            if w.value != v:
+                w.value = v
+
+    def show_count(self) -> None:
+        n = len(self.plot.lines_source.data["x"])
+        self.count.object = (f"{n} transitions in the spectrum's windows" if n < 5000 else
+                             "the first 5000 transitions are shown: narrow the filter")
+        self.clear_selection()
+
+    # ------------------------------------------------------------------ selection
+    def clear_selection(self) -> None:
+        self._selected = None
+        self.transition.object = "Click a line marker (or a row of the table) to see its transition."
+        self.zoom_button.disabled = self.reference_button.disabled = True
+
+    def _on_select(self, attr, old, new) -> None:
+        if not new:
+            return
+        d = self.plot.lines_source.data
+        i = new[0]
+        if i >= len(d["freq_mhz"]):
+            return
+        self._selected = {k: d[k][i] for k in ("species", "qn", "freq_mhz", "aij", "eup_k", "gup", "x")}
+        s = self._selected
+        self.transition.object = (f"<b>{esc(s['species'])}</b> {esc(s['qn'])}<br>rest frequency "
+                                  f"{s['freq_mhz']:.4f} MHz, A_ij {s['aij']:.3e} s^-1, E_up {s['eup_k']:.2f} K, "
+                                  f"g_up {s['gup']:g}")
+        self.zoom_button.disabled = self.reference_button.disabled = False
+
+    def zoom_to_selected(self, half_width_kms: float = 30.0) -> None:
+        """Zoom to the selected line: +-30 km/s around where the markers put it."""
+        if self._selected is None:
+            return
+        f = float(self.plot.from_x(np.array([self._selected["x"]]))[0])
+        d = f * half_width_kms / 299792.458
+        self.plot.set_range(f - d, f + d, pad=0.0)
+        self.plot.draw_curves()
+        self.plot._draw_labels()
+
+    def use_as_reference(self) -> None:
+        if self._selected is not None:
+            self.view.param.update(rest_freq_mhz=float(self._selected["freq_mhz"]),
+                                   rest_label=f"{self._selected['species']} {self._selected['qn']}")
+
+    # ------------------------------------------------------------------ scripting
+    async def get_lines(self, filters=None) -> list:
+        """``cassisLite.getLines({fmin_mhz, fmax_mhz, species, eup_max_k, aij_min})``."""
+        return self.session.lines(filters or {}).to_records()

@@ -1,0 +1,63 @@
+"""Spectra card: the open spectra, each shown or not in its colour; which one is active (the one
+the model, the lines and the analyses work on); close one; undo the processing of the active one."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from cassis_lite.app.cards.base import Card
+from cassis_lite.app.text import esc
+
+
+class SpectraCard(Card):
+    title = "Spectra"
+
+    def __init__(self, session, **params):
+        super().__init__(**params)
+        self.session = session
+        self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["cl-spectra-list"])
+        self.undo = pn.widgets.Button(name="Undo the processing of the active spectrum", width=290, disabled=True)
+        self.undo.on_click(lambda e: self.revert())
+        self.history = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-processing"])
+        session.param.watch(lambda *e: self.refresh(), ["spectra", "spectrum"])
+        self.refresh()
+
+    def __panel__(self):
+        return pn.Column(pn.pane.HTML("Open spectra (the active one is drawn in black on top):", margin=(4, 5, 0, 5)),
+                         self.rows, self.history, self.undo, self.message, sizing_mode="stretch_width",
+                         name="spectra_card")
+
+    def refresh(self) -> None:
+        rows = []
+        for entry in self.session.spectra:
+            active = entry.spectrum is self.session.spectrum
+            pick = pn.widgets.Button(name=("\u25cf " if active else "") + entry.spectrum.name[:40], width=200,
+                                     button_type="primary" if active else "default",
+                                     description="make it the active spectrum")
+            pick.on_click(lambda e, en=entry: self.session.activate(en.spectrum))
+            show = pn.widgets.Checkbox(name="shown", value=entry.visible, disabled=active, width=70)
+            show.param.watch(lambda e, en=entry: self._set_visible(en, e.new), "value")
+            colour = pn.widgets.ColorPicker(value=entry.colour, width=40, disabled=active)
+            colour.param.watch(lambda e, en=entry: self._set_colour(en, e.new), "value")
+            close = pn.widgets.Button(name="\u00d7", width=32, description="close this spectrum")
+            close.on_click(lambda e, en=entry: self.session.close(en))
+            rows.append(pn.Row(pick, show, colour, close, sizing_mode="stretch_width"))
+        self.rows.objects = rows
+        entry = self.session.entry_of(self.session.spectrum)
+        steps = self.session.spectrum.meta.get("processing", []) if self.session.spectrum is not None else []
+        self.undo.disabled = not steps
+        self.history.object = ("processing: " + esc(", ".join(s.get("step", "?") for s in steps))) if steps else ""
+        self._entry = entry
+
+    def _set_visible(self, entry, value) -> None:
+        entry.visible = bool(value)
+        self.session.param.trigger("spectra")
+
+    def _set_colour(self, entry, value) -> None:
+        entry.colour = value
+        self.session.param.trigger("spectra")
+
+    def revert(self) -> None:
+        entry = self.session.entry_of(self.session.spectrum)
+        if entry is not None and entry.original is not entry.spectrum:
+            self.session.replace_active(entry.original)

@@ -1,0 +1,256 @@
+"""The app's state and screen under CPython (no browser): the view is built as the worker builds it,
+its params are moved as widgets move them, and what would be drawn is read from the Bokeh sources.
+
+The invariant the app owes the user: after any action, the model in force, the sliders, the
+components table, the fit's starting point and the line markers agree, in the frame of the
+spectrum on screen. ``agree`` checks it after sequences of actions in several orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from bokeh.document import Document
+
+from cassis_lite.app.view import CassisView
+from cassis_lite.app.worker import apply_url_parameters
+from cassis_lite.constants import C_LIGHT_KMS
+from cassis_lite.lte import compute_spectrum
+from paths import SAMPLES
+
+LIS = "I16293_Synthetic_CO.lis"
+PROFILE = "41505_28502_147_220GHz.txt"
+
+
+def samples():
+    return {n: (SAMPLES / n).read_bytes() for n in (LIS, PROFILE)}
+
+
+@pytest.fixture
+def app(line_db):
+    v = CassisView(samples=samples(), samples_meta=json.loads((SAMPLES / "samples.json").read_text()))
+    v.open_sample(LIS)
+    v.layout.get_root(Document())  # as the page has it: every widget and model exists
+    v.add_analysis()
+    return v
+
+
+def call(v, name, *args):
+    return asyncio.run(v.api[name](*args))
+
+
+def finite(values):
+    a = np.array([np.nan if x is None else x for x in values], dtype=float)
+    return a[np.isfinite(a)]
+
+
+def agree(v, line_db, script_frame=None):
+    """Model in force == sliders == table == fit start == markers == plotted model."""
+    s = v.session
+    sp, cfg = s.spectrum, s.model_config
+    comp, first = cfg.components[0], cfg.components[0].species[0]
+    assert cfg.vlsr_file_kms == (sp.vlsr_kms if script_frame is None else script_frame)
+    card = v.model_card
+    assert (card.tex_k, card.fwhm_kms, card.vlsr_kms) == (comp.tex_k, comp.fwhm_kms, comp.vlsr_kms)
+    assert card.species == str(first.species)
+    assert card.log_ntot == pytest.approx(math.log10(first.ntot_cm2), abs=1e-12)
+    for key in ("tex_k", "fwhm_kms", "vlsr_kms"):
+        assert card.sliders[key].value == getattr(comp, key)
+        assert card.table._widgets[(0, None, key)].value == getattr(comp, key)
+    start = json.loads(v.analysis_cards[1].config_text)
+    c0 = start["components"][0]
+    assert c0["vlsr_kms"]["value"] == comp.vlsr_kms and c0["tex_k"]["value"] == comp.tex_k
+    assert start["vlsr_file_kms"] == cfg.vlsr_file_kms
+    # the plotted model is the model in force, computed again here
+    ref = compute_spectrum(cfg, sp.freq_mhz, line_db).intensity * v.plot.y_factor(sp.freq_mhz, cfg.unit)
+    np.testing.assert_allclose(finite(v.plot.model_source.data["y"]), ref[np.isfinite(ref)], rtol=1e-12, atol=1e-12)
+    # the markers: the lines of the database at the markers' v_lsr, on the axis in use
+    drawn = np.asarray(v.plot.lines_source.data["x"], dtype=float)
+    t = s.lines()
+    f_obs = t.freq_mhz * (1 - (v.view.vlsr_kms - sp.vlsr_kms) / C_LIGHT_KMS)
+    np.testing.assert_allclose(drawn, v.plot.to_x(f_obs), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- stale state
+
+def test_switching_spectrum_moves_model_sliders_table_and_fit_start_to_the_new_file(app, line_db):
+    agree(app, line_db)
+    app.model_card.vlsr_kms = 4.2  # the user moves the slider on the .lis (v_lsr 3.8)
+    agree(app, line_db)
+    app.open_sample(PROFILE)  # v_lsr 3.0
+    assert app.session.model_config.vlsr_file_kms == 3.0 and app.session.model_config.components[0].vlsr_kms == 3.0
+    assert app.view.vlsr_kms == 3.0
+    agree(app, line_db)
+
+
+def test_fit_after_switching_spectrum_fits_in_the_new_files_frame(app, line_db):
+    """The issue's case: a fit on the CH3CN profile (v_lsr 3.0) after the .lis (3.8) must not
+    start, nor end, at the old file's v_lsr."""
+    app.open_sample(PROFILE)
+    app.model_card.param.update(species="CH3CN", log_ntot=13.5, tex_k=60.0, fwhm_kms=2.5)
+    agree(app, line_db)
+    d = call(app, "fit", None)
+    vlsr = d["parameters"]["c1_vlsr"]
+    assert d["config"]["vlsr_file_kms"] == 3.0
+    # CASSIS-independent check: the v_lsr search on the same lines finds the same velocity
+    v = call(app, "findVelocity", {"species": "CH3CN", "vmin_kms": -20, "vmax_kms": 20, "fwhm_kms": 2.5})
+    assert vlsr["value"] == pytest.approx(v["value"], abs=3 * max(vlsr["stderr"], v["error"]) + 0.05)
+    agree(app, line_db)
+
+
+ACTIONS = {
+    "switch": lambda v: v.open_sample(PROFILE if v.session.spectrum.name == LIS else LIS),
+    "window": lambda v: setattr(v.view, "window", (v.view.window + 1) % len(v.session.spectrum.windows())),
+    "axis": lambda v: setattr(v.view, "x_unit", "km/s" if v.view.x_unit != "km/s" else "GHz"),
+    "unit": lambda v: setattr(v.view, "y_unit", "Jy/beam" if v.view.y_unit == "K" else "K"),
+    "slider": lambda v: setattr(v.model_card, "tex_k", v.model_card.tex_k + 7.0),
+}
+
+
+@pytest.mark.parametrize("order", [p for i, p in enumerate(itertools.permutations(ACTIONS)) if i % 12 == 0])
+def test_any_order_of_actions_leaves_everything_in_agreement(app, line_db, order):
+    for name in order:
+        ACTIONS[name](app)
+        agree(app, line_db)
+        # the plot is never empty: the range in view holds channels of the spectrum
+        x = finite(app.plot.spectrum_source.data["x"])
+        lo, hi = sorted((app.plot.x_range.start, app.plot.x_range.end))
+        assert np.count_nonzero((x >= lo) & (x <= hi)) > 10, name
+
+
+def test_set_model_by_script_is_in_the_spectrums_frame_unless_it_says(app, line_db):
+    model = {"telescope": {"name": "hifi"}, "components": [{"name": "c1", "tex_k": 80, "fwhm_kms": 4,
+             "vlsr_kms": 3.8, "size_arcsec": 30, "species": [{"species": "CO", "ntot_cm2": 1e16}]}]}
+    call(app, "setModel", model)
+    assert app.session.model_config.vlsr_file_kms == 3.8  # the embed demo's case: CO on its line
+    agree(app, line_db)
+    call(app, "setModel", dict(model, vlsr_file_kms=0.0))
+    agree(app, line_db, script_frame=0.0)
+    app.model_card.tex_k = 90.0  # a slider keeps the script's frame
+    agree(app, line_db, script_frame=0.0)
+    app.open_sample(PROFILE)  # a new file: its frame
+    agree(app, line_db)
+
+
+# --------------------------------------------------------------------------- velocity axis
+
+def test_velocity_axis_is_about_a_stated_rest_frequency_in_the_files_lsr_frame(app):
+    app.view.x_unit = "km/s"
+    sp = app.session.spectrum
+    state = call(app, "getState")["view"]
+    w = sp.windows()[app.view.window]
+    # the .lis gives each window's rest frequency: the axis is about it, radio, LSR
+    assert state["rest_freq_mhz"] == pytest.approx(sp.meta["window_rest_freq_mhz"][app.view.window])
+    assert "window" in state["rest_source"] and state["velocity_convention"] == "radio"
+    x = finite(app.plot.spectrum_source.data["x"])
+    f = sp.freq_mhz
+    np.testing.assert_allclose(x, sp.vlsr_kms + C_LIGHT_KMS * (1 - f / state["rest_freq_mhz"]), rtol=1e-12)
+    # the line of the window sits at the source v_lsr on that axis (the file is synthetic at 3.8 km/s)
+    peak = f[w][np.argmax(sp.intensity[w])]
+    assert sp.vlsr_kms + C_LIGHT_KMS * (1 - peak / state["rest_freq_mhz"]) == pytest.approx(3.8, abs=1.0)
+    # another window: its own rest frequency, and the plot shows it (not empty)
+    app.view.window = (app.view.window + 1) % len(sp.windows())
+    assert call(app, "getState")["view"]["rest_freq_mhz"] != state["rest_freq_mhz"]
+    lo, hi = sorted((app.plot.x_range.start, app.plot.x_range.end))
+    assert -200 < lo < hi < 200
+    # a typed rest frequency and another convention
+    app.view.param.update(rest_freq_mhz=576267.9305, velocity_convention="optical")
+    x = finite(app.plot.spectrum_source.data["x"])
+    np.testing.assert_allclose(x, sp.vlsr_kms + C_LIGHT_KMS * (576267.9305 / f - 1), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- URL parameters
+
+def test_url_parameters_bad_values_are_reported_and_ignored(app):
+    before = app.session.model_config
+    problems = apply_url_parameters(app, {"tex": ["abc"], "fwhm": ["-3"], "ntot": ["0"]})
+    assert len(problems) == 3 and "tex='abc' is not a number" in problems[0]
+    assert app.session.model_config == before
+
+
+def test_url_parameters_beyond_a_slider_widen_it_and_vlsr_is_not_overridden(app):
+    problems = apply_url_parameters(app, {"tex": ["400"], "vlsr": ["5.5"], "species": ["13CO"]})
+    assert problems == []
+    comp = app.session.model_config.components[0]
+    assert (comp.tex_k, comp.vlsr_kms, comp.species[0].species) == (400.0, 5.5, "13CO")
+    assert app.model_card.sliders["tex_k"].end >= 400.0 and app.model_card.tex_k == 400.0
+    # beyond the partition function's table: refused, said, and the model stays
+    problems = apply_url_parameters(app, {"tex": ["1000"]})
+    assert len(problems) == 1 and "1000 K is outside" in problems[0]
+    assert app.session.model_config.components[0].tex_k == 400.0
+
+
+# --------------------------------------------------------------------------- the plot
+
+def test_y_follows_the_data_in_view_and_labels_stay_inside(app):
+    p = app.plot
+    sp = app.session.spectrum
+    f0 = 576267.9305 * (1 - 0 / C_LIGHT_KMS)
+    p.set_range(f0 - 5, f0 + 5, pad=0.0)
+    p.draw_curves()
+    p._on_x_range("end", None, None)
+    inside = (sp.freq_mhz >= f0 - 5) & (sp.freq_mhz <= f0 + 5)
+    peak = float(np.nanmax(sp.intensity[inside]))
+    assert p.y_range.end > peak and p.y_range.end < 1.6 * peak  # the markers do not pin it
+    # away from the line, the scale shrinks to the noise
+    p.set_range(f0 + 30, f0 + 40, pad=0.0)
+    p._on_x_range("end", None, None)
+    assert p.y_range.end < 0.5 * peak
+    # labels: anchored at the top, written downwards, never more than the slots
+    labels = p.labels_source.data
+    assert all(y == p.y_range.end for y in labels["y"])
+    assert len(labels["x"]) <= 90
+
+
+def test_components_curves_and_switches(app, line_db):
+    call(app, "setModel", {"telescope": {"name": "hifi"}, "components": [
+        {"name": "warm", "tex_k": 80, "fwhm_kms": 4, "vlsr_kms": 3.8, "size_arcsec": 30,
+         "species": [{"species": "CO", "ntot_cm2": 1e16}]},
+        {"name": "cold", "tex_k": 15, "fwhm_kms": 1, "vlsr_kms": 4.2, "size_arcsec": 30, "interacting": True,
+         "species": [{"species": "CO", "ntot_cm2": 1e16}]}]})
+    app.view.show_components = True
+    names = app.plot.components_source.data["name"]
+    assert names == ["warm", "cold"]
+    # each curve is that component alone, computed again here
+    cfg = app.session.model_config.to_dict()
+    cfg["components"][1]["enabled"] = False
+    alone = compute_spectrum(cfg, app.session.spectrum.freq_mhz, line_db).intensity
+    np.testing.assert_allclose(finite(app.plot.components_source.data["ys"][0]), alone[np.isfinite(alone)], rtol=1e-12)
+    # the table's switch disables a component: the model follows
+    app.model_card.table._widgets[(1, None, "enabled")].value = False
+    assert not app.session.model_config.components[1].enabled
+    np.testing.assert_allclose(finite(app.plot.model_source.data["y"]), alone[np.isfinite(alone)], rtol=1e-12)
+
+
+def test_model_json_and_ltm_round_trip_through_the_card(app, line_db):
+    from cassis_lite.lte.ltm import write_ltm
+
+    text = app.model_card._model_json().getvalue()
+    cfg = app.session.model_config
+    app.model_card.upload.filename = "m.ltm"
+    app.model_card.upload.value = write_ltm(cfg).encode()
+    got = app.session.model_config
+    assert got.components[0].tex_k == pytest.approx(cfg.components[0].tex_k)
+    assert got.components[0].species[0].ntot_cm2 == pytest.approx(cfg.components[0].species[0].ntot_cm2, rel=1e-6)
+    app.model_card.upload.filename = "m.json"
+    app.model_card.upload.value = text
+    assert app.session.model_config.to_dict() == json.loads(text)
+
+
+def test_a_bad_model_file_is_a_message_and_the_model_stays(app):
+    before = app.session.model_config
+    app.model_card.upload.filename = "broken.json"
+    app.model_card.upload.value = b"{not json"
+    assert app.model_card.message.visible and "broken.json" in app.model_card.message.object
+    assert app.session.model_config == before
+
+
+def test_collect_garbage_then_lines_still_answer(app):
+    before = call(app, "getLines", {"species": ["CO"]})
+    assert call(app, "collectGarbage")["collected"] >= 0
+    assert call(app, "getLines", {"species": ["CO"]}) == before
