@@ -26,6 +26,8 @@ venv: $(VENV)/.installed
 lock:
 	$(PYTHON) -m venv .cache/uv-venv
 	.cache/uv-venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+	# the versions of the current lock are kept unless dev.in asks for others (uv prefers its -o file's pins)
+	grep -v '^#' $(LOCK) > $(LOCK).tmp
 	.cache/uv-venv/bin/uv pip compile requirements/dev.in --generate-hashes --no-header \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--index-url https://pypi.org/simple -o $(LOCK).tmp
@@ -35,10 +37,11 @@ lock:
 	# the reference codes the tests compare with, each in a venv of its own (tests/*_env.py)
 	for n in radex-ref pythonradex-ref optical-ref; do \
 	  deps=$$( [ $$n = pythonradex-ref ] && echo --no-deps ); \
+	  grep -v '^#' requirements/$$n.lock > requirements/$$n.lock.tmp; \
 	  .cache/uv-venv/bin/uv pip compile requirements/$$n.in $$deps --generate-hashes --no-header \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--index-url https://pypi.org/simple -o requirements/$$n.lock.tmp && \
-	  { echo "# Generated from requirements/$$n.in by 'make lock' (uv pip compile --generate-hashes $$deps)."; \
+	  { echo "# Generated from requirements/$$n.in by 'make lock' (uv pip compile --generate-hashes$${deps:+ $$deps})."; \
 	    echo "# Installed by the tests' reference environment with pip --require-hashes. Do not edit by hand."; \
 	    cat requirements/$$n.lock.tmp; } > requirements/$$n.lock && rm requirements/$$n.lock.tmp; \
 	done

@@ -11,9 +11,9 @@ the whole table held in memory (what an all-in-RAM design would cost per query).
 from __future__ import annotations
 
 import gzip
+import sqlite3
 import statistics
 import subprocess
-import sqlite3
 import sys
 import tempfile
 import time

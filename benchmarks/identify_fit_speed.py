@@ -33,8 +33,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cassis_lite.analysis.features import find_features  # noqa: E402
-from cassis_lite.fitting.lte_fit import fit_lte  # noqa: E402
 from cassis_lite.analysis.identify import LteSetup, identify_spectrum  # noqa: E402
+from cassis_lite.fitting.lte_fit import fit_lte  # noqa: E402
 from cassis_lite.linedb import LineDatabase  # noqa: E402
 from cassis_lite.lte import compute_spectrum  # noqa: E402
 

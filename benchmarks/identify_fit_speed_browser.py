@@ -84,11 +84,11 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
+    from cassis_lite.analysis.identify import LteSetup, identify_spectrum
     from cassis_lite.analysis.requests import fit_request, identify_request
     from cassis_lite.app.state import Session
     from cassis_lite.commands.serve import make_server
     from cassis_lite.fitting.lte_fit import fit_lte
-    from cassis_lite.analysis.identify import LteSetup, identify_spectrum
     from cassis_lite.readers import read_spectrum
 
     session = Session()

@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from optical_ref_env import run_reference  # noqa: E402
-
 from cassis_lite.optical import AbsorptionModel, broaden  # noqa: E402
+from optical_ref_env import run_reference  # noqa: E402
 
 
 def best_of(fn, n=3):

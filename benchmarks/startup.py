@@ -159,7 +159,7 @@ def measure_all(args, base: str) -> int:
         page = context.new_page()
         measure(page, base + "index.html")
         page.locator(".bk-tab", has_text="Model").first.click()  # the model card is drawn when it is opened
-        page.locator(".noUi-handle").first.wait_for(timeout=60_000)
+        page.locator(".noUi-handle >> visible=true").first.wait_for(timeout=60_000)
         t0 = time.time()
         slider = page.evaluate(SLIDER_JS, [args.channels, 7])
         print(f"slider -> redrawn model ({args.channels} channels, CH3OH vt=0-2 forest): "

@@ -2,8 +2,6 @@
 the I16293 sample, configuration errors and the command line."""
 
 import json
-from paths import SAMPLES
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +9,10 @@ import pytest
 from cassis_lite.cli import main
 from cassis_lite.errors import CassisError
 from cassis_lite.fitting.lte_fit import fit_lte, split_fit_config
-from cassis_lite.linedb import LineDatabase, default_database_path
+from cassis_lite.linedb import LineDatabase
 from cassis_lite.lte import compute_spectrum
 from i16293 import CASSIS_VALUES, co_fit_config
+from paths import SAMPLES
 
 LIS = SAMPLES / "I16293_Synthetic_CO.lis"
 C = 299792.458

@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cassis_lite.fitting.parameters import (FitError, Parameter, ParameterError, Parameters, format_value_error,
-                                    least_squares_fit, parameters_from_spec)
+from cassis_lite.fitting.parameters import (
+    FitError,
+    Parameter,
+    ParameterError,
+    Parameters,
+    format_value_error,
+    least_squares_fit,
+    parameters_from_spec,
+)
 
 
 def gaussian(x, amp, mu, fwhm):

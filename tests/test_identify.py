@@ -2,18 +2,17 @@
 synthetic spectra made with the LTE model from known species (precision / recall), the samples."""
 
 import json
-from paths import SAMPLES
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cassis_lite.cli import main
-from cassis_lite.errors import CassisError
 from cassis_lite.analysis.features import find_features
 from cassis_lite.analysis.identify import LteSetup, identify_spectrum, line_candidates
-from cassis_lite.linedb import LineDatabase, default_database_path
+from cassis_lite.cli import main
+from cassis_lite.errors import CassisError
+from cassis_lite.linedb import LineDatabase
 from cassis_lite.lte import compute_spectrum
+from paths import SAMPLES
 
 C = 299792.458
 

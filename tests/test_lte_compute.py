@@ -14,9 +14,9 @@ from cassis_lite.lte import (
     radiative_transfer,
 )
 from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
-from cassis_lite.units import k_per_jy_per_beam as jy_per_beam_to_k
 from cassis_lite.lte.physics import line_centre_mhz, line_centre_opacity, line_sigma_mhz, rj_temperature_k
 from cassis_lite.lte.profile import gaussian_sum_dense
+from cassis_lite.units import k_per_jy_per_beam as jy_per_beam_to_k
 
 
 def one(species, ntot, tex=50.0, fwhm=3.0, vlsr=0.0, **extra):

@@ -9,7 +9,6 @@ import pytest
 
 from cassis_lite.lte import Layer, LineList, ModelConfig, component_opacity, convert_tmb, radiative_transfer
 from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
-from cassis_lite.units import k_per_jy_per_beam as jy_per_beam_to_k
 from cassis_lite.lte.physics import (
     FWHM_TO_SIGMA,
     line_centre_mhz,
@@ -17,6 +16,7 @@ from cassis_lite.lte.physics import (
     line_sigma_mhz,
     rj_temperature_k,
 )
+from cassis_lite.units import k_per_jy_per_beam as jy_per_beam_to_k
 
 # CO J=1-0 as CDMS lists it (c028503): frequency, A_ul, E_up, g_up; Q from LAMDA-like sum is not
 # needed here: tests pass Q explicitly.

@@ -11,9 +11,9 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from lte_catalogues import read_lamda
 from cassis_lite.lte import Layer, LineList, component_opacity, radiative_transfer
 from cassis_lite.lte.physics import FWHM_TO_SIGMA
+from lte_catalogues import read_lamda
 
 lte_molecule = pytest.importorskip("pyspeckit.spectrum.models.lte_molecule")
 radex_env = pytest.importorskip("radex_env")

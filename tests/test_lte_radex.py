@@ -13,8 +13,8 @@ RADEX runs in its own venv (numpy < 2), built on first use: see radex_env.py.
 import numpy as np
 import pytest
 
-from lte_catalogues import read_lamda
 from cassis_lite.lte import Layer, LineList, component_opacity, radiative_transfer
+from lte_catalogues import read_lamda
 
 radex_env = pytest.importorskip("radex_env")
 

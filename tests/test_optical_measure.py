@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 
 from cassis_lite.errors import OpticalError
-from cassis_lite.optical import (Component, apparent_column_density, equivalent_width, equivalent_width_ma,
-                                 fit_continuum, fit_curve_of_growth, system_lines, voigt_flux)
+from cassis_lite.optical import (
+    Component,
+    apparent_column_density,
+    equivalent_width,
+    equivalent_width_ma,
+    fit_continuum,
+    fit_curve_of_growth,
+    system_lines,
+    voigt_flux,
+)
 
 
 @pytest.fixture(scope="module")

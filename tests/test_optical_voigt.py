@@ -13,8 +13,17 @@ from scipy.special import wofz
 
 from cassis_lite.constants import C_LIGHT_KMS, PI_E2_MC, PI_E2_MC2
 from cassis_lite.errors import OpticalError, UnknownLineError, UnknownSpeciesError
-from cassis_lite.optical import (AbsorptionLines, Component, equivalent_width, equivalent_width_ma,
-                                 line_equivalent_width_ma, optical_depth, system_lines, voigt_flux, weak_line_ew_ma)
+from cassis_lite.optical import (
+    AbsorptionLines,
+    Component,
+    equivalent_width,
+    equivalent_width_ma,
+    line_equivalent_width_ma,
+    optical_depth,
+    system_lines,
+    voigt_flux,
+    weak_line_ew_ma,
+)
 from cassis_lite.optical.faddeeva import voigt_h
 
 

@@ -13,8 +13,15 @@ from cassis_lite.cli import main
 from cassis_lite.constants import CM1_TO_K, GAUSS_AREA, HK_MHZ
 from cassis_lite.errors import ConfigError, RadexError
 from cassis_lite.linedb import formats
-from cassis_lite.lte import Layer, LineList, ModelConfig, PreparedModel, component_opacity, compute_spectrum
-from cassis_lite.lte import radiative_transfer
+from cassis_lite.lte import (
+    Layer,
+    LineList,
+    ModelConfig,
+    PreparedModel,
+    component_opacity,
+    compute_spectrum,
+    radiative_transfer,
+)
 from cassis_lite.radex import CollisionData, escape_probability, ratio_chi2_map, solve
 from cassis_lite.radex.collisions import partner_densities, rate_matrices, thermal_opr
 from linedb_sources import LAMDA, source_text

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from paths import FIXTURES as DATA, SAMPLES
+from paths import FIXTURES as DATA
+from paths import SAMPLES
+
 KEYS = ("format", "n_channels", "x_min", "x_max", "x_unit", "freq_min_mhz", "freq_max_mhz", "y_unit",
         "vlsr_kms", "rest_freq_mhz", "beam_arcsec")
 

@@ -7,7 +7,6 @@ import gzip
 import io
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from astropy.io import votable as avot
@@ -17,8 +16,9 @@ from hypothesis import strategies as st
 
 from cassis_lite.readers import ReadError, read_spectrum
 from cassis_lite.spectrum import Spectrum
+from paths import FIXTURES as DATA
+from paths import SAMPLES
 
-from paths import FIXTURES as DATA, SAMPLES
 N = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 SETTINGS = settings(max_examples=N, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -8,15 +8,12 @@ libraries; everything else must be bit-identical.
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
-import pytest
-from pyodide_node import result_of, run_in_pyodide
 
 from cassis_lite.readers import read_spectrum
-
 from paths import FIXTURES, SAMPLES
+from pyodide_node import result_of, run_in_pyodide
 
 READ_ALL = """
 import os, json, base64, numpy as np

@@ -1,13 +1,12 @@
 """CASSIS .lis and "Spectral profile" exports (the two real samples) and ASCII/CSV tables."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cassis_lite.readers import ReadError, read_spectrum
-
 from paths import SAMPLES
+
 LIS = SAMPLES / "I16293_Synthetic_CO.lis"
 PROFILE = SAMPLES / "41505_28502_147_220GHz.txt"
 

@@ -1,6 +1,5 @@
 """CSV and FITS writers: exact round trips through our readers, and astropy reads our FITS."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ from astropy.io import fits
 
 from cassis_lite.readers import read_spectrum, write_csv, write_fits
 from cassis_lite.spectrum import Spectrum
-
 from paths import SAMPLES
 
 

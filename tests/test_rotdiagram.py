@@ -2,17 +2,20 @@
 profiles + radiative transfer from cassis_lite.lte) and against astropy units/constants."""
 
 import math
-from paths import SAMPLES
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cassis_lite.analysis.rotdiagram import (
+    RotationalDiagramError,
+    integrate_lines,
+    opacity_correction,
+    rotational_diagram,
+    upper_column_from_area,
+)
 from cassis_lite.lte.transfer import Layer, LineList, component_opacity, radiative_transfer
-from cassis_lite.analysis.rotdiagram import (RotationalDiagramError, integrate_lines, opacity_correction,
-                                             rotational_diagram, upper_column_from_area)
 from cassis_lite.units import k_per_jy_per_beam as jy_to_k
+from paths import SAMPLES
 
 # a K-ladder-like set of lines (CH3CN 12-11 near 220.7 GHz: frequencies, A, g_u, E_up from CDMS)
 FREQ = np.array([220747.2617, 220743.0111, 220730.2611, 220709.0165, 220679.2869, 220641.0839])
@@ -82,8 +85,10 @@ def test_opacity_correction_limits():
     assert opacity_correction([0.01])[0] == pytest.approx(1 + 0.01 / 2 / math.sqrt(2), rel=1e-3)
     # reference: adaptive quadrature of the same integrals
     from scipy.integrate import quad
+    def g(x):
+        return math.exp(-4 * math.log(2) * x * x)
+
     for tau0 in (0.3, 3.0, 30.0, 300.0):
-        g = lambda x: math.exp(-4 * math.log(2) * x * x)
         ref = (tau0 * quad(g, -10, 10)[0]) / quad(lambda x: 1 - math.exp(-tau0 * g(x)), -10, 10)[0]
         assert opacity_correction([tau0])[0] == pytest.approx(ref, rel=1e-6)
     # for a line-integrated intensity the correction is smaller than the peak's tau/(1 - e^-tau)

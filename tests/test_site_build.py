@@ -28,7 +28,6 @@ import site_snapshot  # noqa: E402
 import site_wheels  # noqa: E402
 
 
-
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -11,13 +11,13 @@ import warnings
 import numpy as np
 import pytest
 from astropy.modeling import fitting, models
-from paths import ROOT, SAMPLES
 
 from cassis_lite.analysis.gaussfit import fit_gaussians
 from cassis_lite.errors import CassisError, ProcessingError
 from cassis_lite.fitting.parameters import ParameterError
 from cassis_lite.readers import read_spectrum
 from cassis_lite.spectrum import Spectrum
+from paths import ROOT, SAMPLES
 
 C_KMS = 299792.458
 F0 = 230538.0

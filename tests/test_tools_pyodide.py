@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 import pytest
+
 from paths import SAMPLES
 from pyodide_node import result_of, run_in_pyodide
 

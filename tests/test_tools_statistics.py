@@ -9,12 +9,12 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.stats import mad_std
-from paths import SAMPLES
 
 from cassis_lite.analysis.statistics import range_statistics
 from cassis_lite.errors import ProcessingError
 from cassis_lite.readers import read_spectrum
 from cassis_lite.spectrum import Spectrum
+from paths import SAMPLES
 
 CO21 = 230538.0  # MHz
 LIS = SAMPLES / "I16293_Synthetic_CO.lis"

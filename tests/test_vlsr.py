@@ -1,13 +1,13 @@
 """v_lsr / redshift by cross-correlation: injected values recovered within the stated errors."""
 
 import math
-from paths import SAMPLES
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cassis_lite.analysis.vlsr import VelocitySearchError, fftconvolve, find_velocity
+from paths import SAMPLES
 
 C = 299792.458
 LINES = np.array([100100.0, 100350.0, 100700.0])
@@ -101,10 +101,10 @@ def test_cli_vlsr_on_the_co_sample(capsys):
 
 def test_ch3cn_profile_vlsr_agrees_with_the_lte_fit():
     """Cross-correlation with the CH3CN lines of the database vs the LTE fit of the same file."""
+    from cassis_lite.analysis.vlsr import species_line_weights
     from cassis_lite.fitting.lte_fit import fit_lte
     from cassis_lite.linedb import LineDatabase
     from cassis_lite.readers import read_spectrum
-    from cassis_lite.analysis.vlsr import species_line_weights
     db = LineDatabase()
     assert any(s.tag == 41505 for s in db.species()), "CH3CN (tag 41505) is not in the line database"
     sp = read_spectrum(str(SAMPLES / "41505_28502_147_220GHz.txt"))

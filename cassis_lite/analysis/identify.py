@@ -29,9 +29,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from cassis_lite.analysis.features import Features, channel_rms, check_arrays, find_features
 from cassis_lite.constants import C_LIGHT_KMS, T_CMB
 from cassis_lite.errors import CassisError
-from cassis_lite.analysis.features import Features, channel_rms, check_arrays, find_features
 from cassis_lite.lte.beam import dish_beam_arcsec, filling_factor
 from cassis_lite.lte.physics import line_centre_mhz, line_centre_opacity, rj_temperature_k
 from cassis_lite.lte.transfer import LineList, component_opacity

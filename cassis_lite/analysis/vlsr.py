@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cassis_lite.analysis.features import channel_rms, check_arrays
 from cassis_lite.constants import C_LIGHT_KMS, FWHM_TO_SIGMA
 from cassis_lite.errors import CassisError
-from cassis_lite.analysis.features import channel_rms, check_arrays
 from cassis_lite.lte.physics import line_shift_mhz
 from cassis_lite.units import lsr_velocity_kms, lsr_velocity_to_freq_mhz
-
 
 
 class VelocitySearchError(CassisError):

@@ -15,8 +15,26 @@ import math
 import numpy as np
 from bokeh.core.property.validation import validate as bokeh_validation
 from bokeh.models import (
-    BoxZoomTool, ColumnDataSource, Grid, GridPlot, HoverTool, LabelSet, Legend, LegendItem, Line, LinearAxis,
-    MultiLine, PanTool, Plot, Range1d, ResetTool, SaveTool, Segment, TapTool, Toolbar, WheelZoomTool,
+    BoxZoomTool,
+    ColumnDataSource,
+    Grid,
+    GridPlot,
+    HoverTool,
+    LabelSet,
+    Legend,
+    LegendItem,
+    Line,
+    LinearAxis,
+    MultiLine,
+    PanTool,
+    Plot,
+    Range1d,
+    ResetTool,
+    SaveTool,
+    Segment,
+    TapTool,
+    Toolbar,
+    WheelZoomTool,
 )
 
 from cassis_lite.app.state import X_UNITS, Session, ViewState, velocity_reference

@@ -109,9 +109,9 @@ def _pyodide_compat() -> None:
 async def start(site_json: str, start_json: str):
     """Build the app; returns (docs_json, render_items, root_ids) for the page."""
     _pyodide_compat()
-    from panel.io.pyodide import init_doc, write_doc
-
     import time
+
+    from panel.io.pyodide import init_doc, write_doc
 
     site = json.loads(site_json)
     start_msg = json.loads(start_json)

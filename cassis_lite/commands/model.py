@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from cassis_lite.errors import ConfigError
 
 _SIMPLE = ("species", "tex", "ntot", "fwhm")

@@ -34,10 +34,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cassis_lite.errors import ConfigError, PartitionRangeError, RadexError
 from cassis_lite.analysis.features import robust_rms
-from cassis_lite.fitting.parameters import (FitError, FitResult, Parameter, Parameters, least_squares_fit,
-                                            parameter_label, parameters_from_spec)
+from cassis_lite.errors import ConfigError, PartitionRangeError, RadexError
+from cassis_lite.fitting.parameters import (
+    FitError,
+    FitResult,
+    Parameter,
+    Parameters,
+    least_squares_fit,
+    parameter_label,
+    parameters_from_spec,
+)
 from cassis_lite.lte.config import ModelConfig
 from cassis_lite.radex.data import partner_name
 from cassis_lite.spectrum import window_slices

@@ -17,8 +17,15 @@ Formulas, references and accuracy: ``docs/optical.md``.
 
 from cassis_lite.optical.absorption import lsf_kernel, optical_depth, voigt_flux
 from cassis_lite.optical.broadening import broaden
-from cassis_lite.optical.cog import (CurveOfGrowth, CurveOfGrowthFit, curve_of_growth, equivalent_width_ma,
-                                     fit_curve_of_growth, line_equivalent_width_ma, weak_line_ew_ma)
+from cassis_lite.optical.cog import (
+                                     CurveOfGrowth,
+                                     CurveOfGrowthFit,
+                                     curve_of_growth,
+                                     equivalent_width_ma,
+                                     fit_curve_of_growth,
+                                     line_equivalent_width_ma,
+                                     weak_line_ew_ma,
+)
 from cassis_lite.optical.config import AbsorptionConfig
 from cassis_lite.optical.continuum import Continuum, fit_continuum
 from cassis_lite.optical.fit import AbsorptionFitResult, AbsorptionModel

@@ -40,8 +40,7 @@ import math
 from dataclasses import dataclass, field
 
 from cassis_lite.errors import ConfigError
-from cassis_lite.fitting.parameters import parameter_label
-from cassis_lite.fitting.parameters import ParameterError, Parameters, parameters_from_spec
+from cassis_lite.fitting.parameters import ParameterError, Parameters, parameter_label, parameters_from_spec
 
 TOP_KEYS = {"redshift", "lsf", "tie_b_v", "components", "fit"}
 COMPONENT_KEYS = {"name", "v_kms", "b_kms", "tie_b_v", "ions"}

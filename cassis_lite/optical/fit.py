@@ -19,8 +19,14 @@ import numpy as np
 from cassis_lite.analysis.features import robust_rms
 from cassis_lite.constants import C_LIGHT_KMS
 from cassis_lite.errors import ConfigError, OpticalError
-from cassis_lite.fitting.parameters import parameter_label
-from cassis_lite.fitting.parameters import FitError, FitResult, Parameter, Parameters, least_squares_fit
+from cassis_lite.fitting.parameters import (
+    FitError,
+    FitResult,
+    Parameter,
+    Parameters,
+    least_squares_fit,
+    parameter_label,
+)
 from cassis_lite.optical.absorption import POINTS_PER_B, as_vacuum_a, convolved_flux, lsf_kernel, to_x, voigt_flux
 from cassis_lite.optical.config import DOMAIN, FIT_KEYS, AbsorptionConfig, fit_options
 from cassis_lite.optical.lines import AbsorptionLines, database, ion_line_data

@@ -10,6 +10,13 @@ BINARY2), CASSIS .lis and "Spectral profile" exports, ASCII/CSV. Core readers us
 and the standard library, so they run unchanged in Pyodide.
 """
 
+from cassis_lite.readers import ascii as _ascii  # noqa: E402,F401
+from cassis_lite.readers import cassis as _cassis  # noqa: E402,F401
+
+# registration order is detection order: binary formats first, generic text last
+from cassis_lite.readers import fits as _fits  # noqa: E402,F401
+from cassis_lite.readers import votable as _votable  # noqa: E402,F401
+from cassis_lite.readers.fits import probe as probe_fits  # noqa: E402,F401
 from cassis_lite.readers.registry import (  # noqa: F401
     MAX_IN_MEMORY_BYTES,
     Reader,
@@ -20,13 +27,6 @@ from cassis_lite.readers.registry import (  # noqa: F401
     read_spectrum,
     register,
 )
-
-# registration order is detection order: binary formats first, generic text last
-from cassis_lite.readers import fits as _fits  # noqa: E402,F401
-from cassis_lite.readers import votable as _votable  # noqa: E402,F401
-from cassis_lite.readers import cassis as _cassis  # noqa: E402,F401
-from cassis_lite.readers import ascii as _ascii  # noqa: E402,F401
-from cassis_lite.readers.fits import probe as probe_fits  # noqa: E402,F401
 from cassis_lite.readers.writers import write_csv, write_fits  # noqa: E402,F401
 
 

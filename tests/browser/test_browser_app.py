@@ -286,7 +286,9 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser, tmp_path):
     page = app_page.page
     # the page's own origin is always allowed
     answer = page.evaluate("""() => new Promise((resolve) => {
-        window.addEventListener('message', (e) => { if (e.data && e.data.cassisLite === 1 && e.data.id === 7 && 'ok' in e.data) resolve(e.data); });
+        window.addEventListener('message', (e) => {
+            if (e.data && e.data.cassisLite === 1 && e.data.id === 7 && 'ok' in e.data) resolve(e.data);
+        });
         window.postMessage({cassisLite: 1, id: 7, method: 'getState', args: []}, location.origin);
     })""")
     assert answer["ok"] and answer["result"]["spectrum"]["name"] == SAMPLE
@@ -302,7 +304,9 @@ def test_postmessage_answers_allowed_origins_only(app_page, browser, tmp_path):
         host.frame_locator("#app").locator("html[data-cassis-state=ready]").wait_for(
             state="attached", timeout=180_000)
         got = host.evaluate("""() => new Promise((resolve) => {
-            window.addEventListener('message', (e) => { if (e.data && e.data.cassisLite === 1 && 'ok' in e.data) resolve(e.data); });
+            window.addEventListener('message', (e) => {
+                if (e.data && e.data.cassisLite === 1 && 'ok' in e.data) resolve(e.data);
+            });
             document.getElementById('app').contentWindow.postMessage(
                 {cassisLite: 1, id: 1, method: 'getState', args: []}, '*');
             setTimeout(() => resolve('no answer'), 3000);

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from conftest import SITE, new_app, off_origin
+from conftest import new_app, off_origin
 from paths import SAMPLES
 
 PAYLOAD = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
@@ -198,13 +198,14 @@ def test_postmessage_calls_from_an_embedding_page_are_data(browser, base_url):
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(base_url + "embed.html")
-    frame = page.frame_locator("#app")
     page.wait_for_function("""() => { const f = document.getElementById('app').contentDocument;
         return f && f.documentElement.dataset.cassisState === 'ready'; }""", timeout=180_000)
     call = """([method, args]) => new Promise((resolve) => {
         const frame = document.getElementById('app');
         const id = Math.random();
-        const listen = (e) => { if (e.data && e.data.id === id) { window.removeEventListener('message', listen); resolve(e.data); } };
+        const listen = (e) => {
+            if (e.data && e.data.id === id) { window.removeEventListener('message', listen); resolve(e.data); }
+        };
         window.addEventListener('message', listen);
         frame.contentWindow.postMessage({cassisLite: 1, id, method, args}, location.origin);
     })"""

@@ -123,7 +123,8 @@ class DemoCard(Card):
         ntot = p["c1_ntot_CO"]["value"]
         mantissa, exponent = f"{ntot:.1e}".split("e")
         self.result.object = (f"<p>The gas is about <b>{tex:.0f} K</b> ({tex - 273.15:.0f} °C), with "
-                              f"<b>{mantissa} × 10<sup>{int(exponent)}</sup></b> CO molecules per cm²: warm for space (quiet clouds are near 10 K), "
+                              f"<b>{mantissa} × 10<sup>{int(exponent)}</sup></b> CO molecules per cm²: "
+                              "warm for space (quiet clouds are near 10 K), "
                               "heated by the young star. The model (red) now matches the light (black).</p>")
         return d
 
