@@ -48,12 +48,13 @@ DROP = ("*.pyi", "*.data/*")
 # Files the first screen does not read, sent in a second bundle once the app is ready (the worker
 # installs it before it runs anything else): NumPy's parts for SciPy, random numbers, FFTs,
 # polynomials and tests, xyzservices' tile providers (map tiles only), the non-LTE data (a RADEX
-# model needs it, the first screen does not), the app's modules the first screen does not import
-# (those it imports are in the snapshot), and the parts of Bokeh's and Panel's dependencies the
-# snapshot did not import (narwhals' other back ends, Markdown extensions...).
+# model needs it, the first screen does not), the command line (never run in the page), and the
+# parts of Bokeh's and Panel's dependencies the snapshot did not import (narwhals' other back
+# ends, Markdown extensions...). The app's own modules stay: one the first screen imports lazily
+# must be there before ready (cassis_lite.app.boot.FIRST_SCREEN_MODULES puts most in the snapshot).
 LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", "numpy/testing/*",
          "numpy/typing/*", "xyzservices/data/*", "cassis_lite/data/*_collisions.db",
-         "cassis_lite/*.pyc", "narwhals/*", "markdown/*", "mdit_py_plugins/*", "bleach/*", "packaging/*",
+         "cassis_lite/commands/*", "narwhals/*", "markdown/*", "mdit_py_plugins/*", "bleach/*", "packaging/*",
          "typing_extensions.pyc")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that

@@ -162,7 +162,15 @@ class AppPage:
         self.errors: list[str] = []
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+        elif "Dropping a patch" in message.text:
+            # Bokeh drops a change the page sent about a model Python no longer has: what the
+            # person did is lost (a widget shown after its model was replaced)
+            self.errors.append(message.text)
 
     def goto(self, path=""):
         self.page.goto(self.base + path)
@@ -182,6 +190,13 @@ class AppPage:
                  const src = docs[docs.length - 1].get_model_by_name(name);
                  return Array.from(src.data.get ? src.data.get(col) : src.data[col]);
                }""", [source_name, column])
+
+    def text(self, css: str) -> str:
+        """The text a person reads in the first element matching ``css``: a Panel pane draws its
+        content in a shadow root, which ``innerText`` of the element does not include."""
+        return self.page.locator(css).first.evaluate(
+            """(el) => el.shadowRoot ? [...el.shadowRoot.children].filter((c) => !['STYLE', 'LINK'].includes(c.tagName))
+                                          .map((c) => c.innerText).join('\\n') : el.innerText""")
 
     def open_tab(self, name: str) -> None:
         """Open a card of the side panel (a card's widgets are drawn when its tab is opened)."""

@@ -36,7 +36,15 @@ function copyTree(src, dst, skip) {
   }
 }
 for (const [src, dst, skip] of spec.trees) copyTree(src, dst, skip);
-const result = await py.runPythonAsync(fs.readFileSync(spec.script, "utf8"));
+let result;
+try {
+  result = await py.runPythonAsync(fs.readFileSync(spec.script, "utf8"));
+} catch (e) {
+  // written synchronously: Node's own report of an uncaught error starts with the minified
+  // line of pyodide.asm.js and is cut at 128 KiB on exit, losing the Python traceback
+  fs.writeSync(2, String(e && e.message || e) + "\n");
+  process.exit(1);
+}
 if (result !== undefined) console.log("RESULT " + result);
 """
 

@@ -213,9 +213,10 @@ def test_components_curves_and_switches(app, line_db):
          "species": [{"species": "CO", "ntot_cm2": 1e16}]},
         {"name": "cold", "tex_k": 15, "fwhm_kms": 1, "vlsr_kms": 4.2, "size_arcsec": 30, "interacting": True,
          "species": [{"species": "CO", "ntot_cm2": 1e16}]}]})
+    assert not app.plot.components_legend.visible  # no empty legend entry while they are not drawn
     app.view.show_components = True
     names = app.plot.components_source.data["name"]
-    assert names == ["warm", "cold"]
+    assert names == ["warm", "cold"] and app.plot.components_legend.visible
     # each curve is that component alone, computed again here
     cfg = app.session.model_config.to_dict()
     cfg["components"][1]["enabled"] = False
@@ -254,3 +255,46 @@ def test_collect_garbage_then_lines_still_answer(app):
     before = call(app, "getLines", {"species": ["CO"]})
     assert call(app, "collectGarbage")["collected"] >= 0
     assert call(app, "getLines", {"species": ["CO"]}) == before
+
+
+def test_a_model_file_named_after_its_content_arrives_is_read_by_its_content(app):
+    # the page may send the content before the name: a .ltm read while the name is still the
+    # previous file's is read as .ltm (by its content), then again under its own name
+    from cassis_lite.lte import ModelConfig
+    from cassis_lite.lte.ltm import write_ltm
+
+    cfg = app.session.model_config.to_dict()
+    cfg["components"][0]["tex_k"] = 77.0
+    app.model_card.upload.value = write_ltm(ModelConfig.from_dict(cfg)).encode()
+    assert app.session.model_config.components[0].tex_k == pytest.approx(77.0)
+    assert not app.model_card.message.visible
+    app.model_card.upload.filename = "late_name.ltm"
+    assert app.session.model_config.components[0].tex_k == pytest.approx(77.0)
+
+
+def test_reopening_a_file_replaces_it_in_its_place(app):
+    app.session.load_spectrum((SAMPLES / PROFILE).read_bytes(), PROFILE)
+    names = [e.original.name for e in app.session.spectra]
+    colours = [e.colour for e in app.session.spectra]
+    app.session.load_spectrum((SAMPLES / LIS).read_bytes(), LIS)
+    assert [e.original.name for e in app.session.spectra] == names == [LIS, PROFILE]
+    assert [e.colour for e in app.session.spectra] == colours
+    assert app.session.spectrum.name == LIS
+
+
+def test_the_analysis_cards_arrive_without_replacing_the_first_screens_widgets(line_db):
+    # the page keeps the widgets it drew at start: had their models been replaced, what a person
+    # types in them would be dropped by the document (a patch that names a removed model)
+    v = CassisView(samples=samples(), samples_meta=json.loads((SAMPLES / "samples.json").read_text()),
+                   defer_analysis=True)
+    v.open_sample(LIS)
+    doc = Document()
+    root = v.layout.get_root(doc)
+    doc.add_root(root)
+    before = {m.id for m in doc.models}
+    assert v.lines_card.species_input._models[root.ref["id"]][0].id in before
+    v.add_analysis()
+    doc.models.recompute()
+    after = {m.id for m in doc.models}
+    assert before <= after, f"{len(before - after)} models of the first screen replaced"
+    assert len(after) > len(before)

@@ -20,7 +20,7 @@ import os, json, base64, numpy as np
 from cassis_lite.readers import read_spectrum
 res = {'python': sys.version.split()[0], 'numpy': np.__version__, 'files': {}}
 for n in sorted(os.listdir('/home/pyodide/data')):
-    if n.endswith('.md'):
+    if n.endswith(('.md', '.json', '.ltm')):  # notes, the samples' index, a model file
         continue
     sp = read_spectrum(open('/home/pyodide/data/' + n, 'rb').read(), name=n)
     res['files'][n] = [base64.b64encode(a.tobytes()).decode() for a in (sp.freq_mhz, sp.intensity)]

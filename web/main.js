@@ -205,7 +205,8 @@
     await ready;
     const doc = jsdoc;
     const model = doc && doc.get_model_by_name("figure");
-    const view = model && [...window.Bokeh.index.values()].map((v) => findView(v, model)).find((v) => v);
+    // Bokeh.index: the root views of the page (a ViewManager behind a Proxy)
+    const view = model && window.Bokeh.index.roots.map((v) => findView(v, model)).find((v) => v);
     if (!view) throw new Error("the figure is not drawn yet");
     const blob = await view.export(kind === "svg" ? "svg" : "png").to_blob();
     const a = document.createElement("a");

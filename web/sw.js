@@ -23,7 +23,7 @@ self.addEventListener("install", (event) => {
       .concat(site.bokehJs, site.panelJs)
       .concat(startup)
       .concat(backgroundFiles((site.backgroundPackages || []).concat(site.prefetchPackages || []), lock))
-      .concat(site.samples.map((n) => "samples/" + n));
+      .concat(site.samples.map((n) => "samples/" + n), ["samples/samples.json"]);
     const cache = await caches.open(CACHE);
     await cache.addAll([...new Set(urls)]); // addAll rejects duplicates
     await self.skipWaiting();

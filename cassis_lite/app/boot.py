@@ -25,7 +25,7 @@ PANEL_CDN_ROOT = "panel/"
 # when they first render text, tables and documents). Imported here they are in the snapshot; a
 # module missing from this list only costs its import time at start.
 FIRST_SCREEN_MODULES = (
-    "sqlite3", "cassis_lite.linedb", "cassis_lite.lte.compute", "cassis_lite.readers",
+    "sqlite3", "cassis_lite.linedb.database", "cassis_lite.lte.compute", "cassis_lite.readers",
     "cassis_lite.spectrum", "cassis_lite.units", "cassis_lite.analysis.options", "cassis_lite.readers.writers",
     "markdown", "markdown_it", "mdit_py_plugins.anchors", "mdit_py_plugins.deflist",
     "mdit_py_plugins.footnote", "mdit_py_plugins.tasklists", "linkify_it", "bleach.sanitizer",

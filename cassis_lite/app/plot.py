@@ -153,9 +153,11 @@ class SpectrumPlot:
             ("", "@species"), ("rest frequency", "@freq_mhz{0.0000} MHz"), ("QN", "@qn"),
             ("E_up", "@eup_k{0.0} K"), ("A_ij", "@aij{0.000e+0} s^-1")]), TapTool(renderers=[self.lines_renderer]))
         p.toolbar.active_scroll = wheel
+        # the components' entry is listed only while they are drawn (an empty multi-line has no swatch)
+        self.components_legend = LegendItem(label="components", renderers=[self.components_renderer], visible=False)
         p.add_layout(Legend(items=[LegendItem(label="spectrum", renderers=[self.spectrum_renderer]),
                                    LegendItem(label="LTE model", renderers=[self.model_renderer]),
-                                   LegendItem(label="components", renderers=[self.components_renderer])],
+                                   self.components_legend],
                             location="top_left", click_policy="hide", background_fill_alpha=0.7))
         self.plot = p
         r = _new_plot(130, "residual_plot", self.x_range, self.residual_range, backend)
@@ -315,6 +317,7 @@ class SpectrumPlot:
             for src in (self.model_source, self.residual_source):
                 src.data = {"x": [], "y": []}
             self.components_source.data = {"xs": [], "ys": [], "colour": [], "name": []}
+            self.components_legend.visible = False
             self.autoscale_y()
             return
         same_grid = m.freq_mhz.shape == sp.freq_mhz.shape and np.array_equal(m.freq_mhz, sp.freq_mhz)
@@ -353,6 +356,7 @@ class SpectrumPlot:
             colours.append(COMPONENT_COLOURS[i % len(COMPONENT_COLOURS)])
             names.append(name)
         self.components_source.data = {"xs": xs, "ys": ys, "colour": colours, "name": names}
+        self.components_legend.visible = bool(xs)
 
     def autoscale_y(self) -> None:
         """y range: the typed limits, else the data in view (spectrum, model) with room for labels."""

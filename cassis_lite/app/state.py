@@ -148,7 +148,8 @@ class Session(param.Parameterized):
     def load_spectrum(self, data: bytes, name: str, telescope: str | None = None) -> Spectrum:
         """Read ``data`` (any supported format), open it and make it the active spectrum; the
         model moves to its frame. ``telescope``: the telescope, when the file does not say it.
-        On error the state stays as it was."""
+        A file of the name of an open one replaces it (read again, as the file is now, without
+        its processing), in its place and colour. On error the state stays as it was."""
         from dataclasses import replace
 
         from cassis_lite.readers import read_spectrum
@@ -158,9 +159,14 @@ class Session(param.Parameterized):
             raise CassisError(f"{name}: no channels")
         if telescope and not spectrum.telescope and not spectrum.meta.get("telescopes"):
             spectrum = replace(spectrum, telescope=telescope)
-        colour = SPECTRUM_COLOURS[len(self.spectra) % len(SPECTRUM_COLOURS)]
-        entry = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=colour)
-        self.activate(spectrum, entries=self.spectra + [entry])
+        entries = list(self.spectra)
+        same = next((i for i, e in enumerate(entries) if e.original.name == spectrum.name), None)
+        if same is None:
+            colour = SPECTRUM_COLOURS[len(entries) % len(SPECTRUM_COLOURS)]
+            entries.append(OpenSpectrum(spectrum=spectrum, original=spectrum, colour=colour))
+        else:
+            entries[same] = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=entries[same].colour)
+        self.activate(spectrum, entries=entries)
         return spectrum
 
     def activate(self, spectrum: Spectrum, entries: list | None = None, new_frame: bool = True) -> None:

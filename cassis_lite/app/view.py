@@ -115,7 +115,7 @@ class CassisView:
                                                                                 sizing_mode="stretch_width"),
                          limits, pn.pane.Bokeh(self.lines_card.table, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", css_classes=["cl-main-col"])
-        self.tabs = pn.Tabs(*[(c.title, c) for c in self.cards], dynamic=True, sizing_mode="stretch_width",
+        self.tabs = pn.Tabs(*self._tab_items(), dynamic=True, sizing_mode="stretch_width",
                             css_classes=["cl-side"], name="cards", stylesheets=[TABS_CSS])
         return pn.Column(top, pn.Row(main, self.tabs, sizing_mode="stretch_width", stylesheets=[LAYOUT_CSS]),
                          sizing_mode="stretch_width", name="cassis_lite", stylesheets=[ROOT_CSS])
@@ -135,7 +135,17 @@ class CassisView:
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot)]
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
-        self.tabs[:] = [(c.title, c) for c in self.cards]
+        self.tabs[:] = self._tab_items()
+
+    def _tab_items(self) -> list:
+        """(title, layout) of every card, each card's layout made once: Panel calls a Viewer's
+        ``__panel__`` whenever it is given one, and a new layout would replace the card's models
+        in the document while the page still shows (and sends the changes of) the old ones."""
+        panels = self.__dict__.setdefault("_card_panels", {})
+        for card in self.cards:
+            if id(card) not in panels:
+                panels[id(card)] = pn.panel(card)
+        return [(card.title, panels[id(card)]) for card in self.cards]
 
     @property
     def api(self) -> dict:

@@ -25,9 +25,12 @@ MODEL_PARAMS = {"tex": "tex_k", "fwhm": "fwhm_kms", "vlsr": "vlsr_kms", "size": 
 
 
 async def fetch_bytes(url: str) -> bytes:
-    from pyodide.http import pyfetch
+    from pyodide.http import AbortError, pyfetch
 
-    resp = await pyfetch(url)
+    try:
+        resp = await pyfetch(url)
+    except (AbortError, OSError) as exc:
+        raise CassisError(f"{url}: could not be fetched (offline, or the server refused it): {exc}") from None
     if not resp.ok:
         raise CassisError(f"{url}: HTTP {resp.status}")
     return await resp.bytes()

@@ -17,7 +17,6 @@ from cassis_lite.errors import (
     QueryError,
     UnknownSpeciesError,
 )
-from cassis_lite.linedb.database import LineDatabase, Species, Transitions, default_database_path
 from cassis_lite.linedb.partition import PartitionFunction
 
 __all__ = [
@@ -25,6 +24,20 @@ __all__ = [
     "import_cassis", "AmbiguousSpeciesError", "DatabaseError", "PartitionRangeError", "QueryError",
     "UnknownSpeciesError",
 ]
+
+
+_DATABASE_NAMES = ("LineDatabase", "Species", "Transitions", "default_database_path")
+
+
+def __getattr__(name):
+    # the database classes are imported on first use (PEP 562): they need sqlite3, which Pyodide
+    # installs as a package of its own, while the file formats (linedb.formats, read by the
+    # non-LTE data and the model configuration) do not
+    if name in _DATABASE_NAMES:
+        from cassis_lite.linedb import database
+
+        return getattr(database, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def import_cassis(src, dst):

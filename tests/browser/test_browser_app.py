@@ -178,7 +178,7 @@ def test_moving_a_model_slider_changes_the_plotted_model(app_page):
     before = app_page.bokeh_data("model_source", "y")
     tex_before = app_page.api("getState")["model"]["components"][0]["tex_k"]
     app_page.open_tab("Model")  # the cards' tabs render when opened
-    handle = app_page.page.locator(".noUi-handle").nth(1)  # sliders: log N, T_ex, FWHM, v_lsr, size
+    handle = app_page.page.locator(".noUi-handle >> visible=true").nth(1)  # sliders: log N, T_ex, FWHM, v_lsr, size
     handle.wait_for(timeout=30_000)
     handle.focus()
     for _ in range(10):

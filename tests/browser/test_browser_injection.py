@@ -37,7 +37,7 @@ SCAN_JS = """() => {
       }
       if (el.tagName === 'SCRIPT' && !el.getAttribute('src')) bad.push('inline script: ' + el.textContent.slice(0, 60));
       if ((el.tagName === 'IMG' || el.tagName === 'image') && el.getAttribute('src')) bad.push('img ' + el.getAttribute('src'));
-      if (el.tagName === 'svg' && el.closest && el.closest('.cl-message, .cl-info')) bad.push('svg in a message');
+      if (el.tagName === 'svg' && el.closest && el.closest('.cl-message, .cl-card-error, .cl-info')) bad.push('svg in a message');
       if (el.shadowRoot) visit(el.shadowRoot);
     }
     if (root.textContent) texts.push(root.textContent);
@@ -77,7 +77,7 @@ def app(browser, base_url):
 
 
 def message_text(app) -> str:
-    return app.page.locator(".cl-message").first.inner_text()
+    return app.text(".cl-message")
 
 
 # --------------------------------------------------------------------------- the policy
@@ -183,7 +183,7 @@ def test_species_typed_in_the_line_filter_is_text(app):
     field = app.page.get_by_label("Species (comma separated, empty = all)")
     field.fill(PAYLOAD)
     field.press("Enter")
-    app.page.locator(".cl-message").first.wait_for(state="visible", timeout=30_000)
+    app.page.locator(".cl-card-error >> visible=true").first.wait_for(timeout=30_000)  # the card's message
     assert_clean(app, shown=PAYLOAD)
     field.fill("")
     field.press("Enter")
@@ -218,7 +218,8 @@ def test_postmessage_calls_from_an_embedding_page_are_data(browser, base_url):
     reply = page.evaluate(call, ["getLines", [{"species": [SVG]}]])
     assert not reply["ok"]
     inner = page.frames[1]
-    inner.wait_for_timeout(800)
+    inner.locator(".bk-tab").filter(has_text="Model").first.click()  # the model table is drawn when opened
+    inner.get_by_text(f"Component {PAYLOAD}").first.wait_for(timeout=30_000)
     result = inner.evaluate(SCAN_JS)
     assert result["xss"] == 0 and result["bad"] == [] and result["csp"] == []
     assert f"Component {PAYLOAD}" in result["text"]

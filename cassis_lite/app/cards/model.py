@@ -60,7 +60,10 @@ class ModelCard(Card):
                                                     label="Model CSV", button_type="default", width=110)
         self.upload = pn.widgets.FileInput(accept=".json,.ltm", multiple=False, width=230,
                                            css_classes=["cl-model-upload"])
-        self.upload.param.watch(self._on_upload, "value")
+        # the page may send the file's content and its name in either order: both are watched,
+        # and a (name, content) pair is read once
+        self.upload.param.watch(self._on_upload, ["value", "filename"])
+        self._upload_read = None
         self.param.watch(self._push, ["species", "log_ntot", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec",
                                       "telescope"])
         session.param.watch(lambda *e: self.pull(), ["model_config"])
@@ -163,13 +166,15 @@ class ModelCard(Card):
             write_model_csv(m, out, with_tau=m.tau is not None)
         return io.BytesIO(out.getvalue().encode())
 
-    def _on_upload(self, event) -> None:
-        if not event.new:
+    def _on_upload(self, *events) -> None:
+        data, name = self.upload.value, self.upload.filename or "model"
+        if not data or (name, data) == self._upload_read:
             return
-        name = self.upload.filename or "model"
+        self._upload_read = (name, data)
         try:
-            text = bytes(event.new).decode("utf-8", errors="replace")
-            if name.lower().endswith(".ltm"):
+            text = bytes(data).decode("utf-8", errors="replace")
+            # JSON is an object; anything else is read as CASSIS's key=value .ltm
+            if not text.lstrip().startswith("{"):
                 from cassis_lite.lte.ltm import read_ltm
 
                 config = read_ltm(text, name)

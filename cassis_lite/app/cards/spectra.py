@@ -31,15 +31,16 @@ class SpectraCard(Card):
         rows = []
         for entry in self.session.spectra:
             active = entry.spectrum is self.session.spectrum
-            pick = pn.widgets.Button(name=("\u25cf " if active else "") + entry.spectrum.name[:40], width=200,
+            pick = pn.widgets.Button(name=("\u25cf " if active else "") + entry.spectrum.name[:40],
+                                     sizing_mode="stretch_width", min_width=110,
                                      button_type="primary" if active else "default",
                                      description="make it the active spectrum")
             pick.on_click(lambda e, en=entry: self.session.activate(en.spectrum))
-            show = pn.widgets.Checkbox(name="shown", value=entry.visible, disabled=active, width=70)
+            show = pn.widgets.Checkbox(name="shown", value=entry.visible, disabled=active, width=62)
             show.param.watch(lambda e, en=entry: self._set_visible(en, e.new), "value")
-            colour = pn.widgets.ColorPicker(value=entry.colour, width=40, disabled=active)
+            colour = pn.widgets.ColorPicker(value=entry.colour, width=36, disabled=active)
             colour.param.watch(lambda e, en=entry: self._set_colour(en, e.new), "value")
-            close = pn.widgets.Button(name="\u00d7", width=32, description="close this spectrum")
+            close = pn.widgets.Button(name="\u00d7", width=30, description="close this spectrum")
             close.on_click(lambda e, en=entry: self.session.close(en))
             rows.append(pn.Row(pick, show, colour, close, sizing_mode="stretch_width"))
         self.rows.objects = rows
