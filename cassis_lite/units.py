@@ -233,6 +233,21 @@ def rest_freq(observed_freq_mhz, vlsr_kms=0.0, redshift=0.0):
     return np.asarray(observed_freq_mhz, dtype=float) * (1.0 + redshift) / (1.0 - vlsr_kms / C_LIGHT_KMS)
 
 
+# --- angles ----------------------------------------------------------------------------------
+
+ANGLE_UNITS_ARCSEC = {"arcsec": 1.0, "as": 1.0, "arcmin": 60.0, "deg": 3600.0, "degree": 3600.0,
+                      "degrees": 3600.0, "rad": 1.0 / ARCSEC_RAD, "mas": 1e-3}
+
+
+def angle_to_arcsec(value, unit: str):
+    """An angle in ``unit`` (arcsec, arcmin, deg, rad, mas; VOUnit spellings) in arcsec."""
+    try:
+        factor = ANGLE_UNITS_ARCSEC[unit.strip().lower()]
+    except KeyError:
+        raise UnitError(f"unknown angle unit {unit!r}; known: {', '.join(ANGLE_UNITS_ARCSEC)}") from None
+    return np.asarray(value, dtype=float) * factor
+
+
 # --- intensity -------------------------------------------------------------------------------
 
 def beam_solid_angle_sr(bmaj_arcsec, bmin_arcsec=None):

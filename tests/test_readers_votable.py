@@ -6,6 +6,7 @@ import io
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -74,12 +75,16 @@ def test_one_row_array_spectrum_with_params(fmt):
     table = vt.get_first_table()
     table.params.append(avot.tree.Param(vt, name="restfreq", datatype="double", value=1420405800.0, unit="Hz"))
     table.params.append(avot.tree.Param(vt, name="vlsr", datatype="double", value=1500.0, unit="m/s"))
+    table.params.append(avot.tree.Param(vt, name="bmaj", datatype="double", value=0.0575, unit="deg"))
+    table.params.append(avot.tree.Param(vt, name="bmin", datatype="double", value=3.1, unit="arcmin"))
     buf = io.BytesIO()
     vt.to_xml(buf)
     sp = read_spectrum(buf.getvalue(), name="alfalfa.xml")
     np.testing.assert_array_equal(sp.freq_mhz, np.sort(freq))
     np.testing.assert_array_equal(sp.intensity, flux[np.argsort(freq)])
     assert sp.y_unit == "mJy" and sp.rest_freq_mhz == pytest.approx(1420.4058) and sp.vlsr_kms == 1.5
+    assert sp.beam_arcsec == pytest.approx(((0.0575 * u.deg).to_value(u.arcsec), (3.1 * u.arcmin).to_value(u.arcsec)),
+                                           rel=1e-15)
 
 
 @pytest.mark.parametrize("fmt", ["binary", "binary2"])
@@ -123,6 +128,11 @@ def test_votable_errors():
              b"AAAAAAAAAAAA</STREAM></BINARY></DATA></TABLE></RESOURCE></VOTABLE>")
     with pytest.raises(ReadError, match="truncated"):
         read_spectrum(short, name="s.xml")
+    beam = (b"<VOTABLE><RESOURCE><TABLE><PARAM name='bmaj' datatype='double' unit='furlong' value='3'/>"
+            b"<FIELD name='FREQ' datatype='double' unit='GHz'/><FIELD name='FLUX' datatype='double'/>"
+            b"<DATA><TABLEDATA><TR><TD>1</TD><TD>2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    with pytest.raises(ReadError, match="beam PARAM: unknown angle unit 'furlong'"):
+        read_spectrum(beam, name="beam.xml")
     bomb = b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]><VOTABLE>&a;</VOTABLE>"
     with pytest.raises(ReadError, match="entity"):
         read_spectrum(bomb, name="e.xml")

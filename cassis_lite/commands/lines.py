@@ -12,6 +12,18 @@ from cassis_lite.linedb import LineDatabase
 CSV_COLUMNS = ("species", "tag", "freq_mhz", "err_mhz", "aij", "eup_k", "elow_cm", "gup", "qn", "source")
 
 
+OUTPUT_FORMATS = ("table", "csv", "json", "votable", "fits")
+
+
+def add_output_options(p) -> None:
+    """--format, -o/--output and --serialization of a command that writes a line table."""
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default=None,
+                   help="output format (default: from the -o extension .csv .json .vot .xml .fits, else table)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="output file (default: stdout)")
+    p.add_argument("--serialization", choices=("tabledata", "binary2"), default="tabledata",
+                   help="VOTable data encoding (default tabledata)")
+
+
 def add_db_option(p) -> None:
     p.add_argument("--db", metavar="PATH", default=None,
                    help="line database file (default: the bundled one, or $CASSIS_LITE_DB)")
@@ -32,7 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--eup-max", type=float, default=None, metavar="K", help="keep E_up <= K")
     p.add_argument("--aij-min", type=float, default=None, metavar="S-1", help="keep A_ij >= S-1")
     p.add_argument("--source", nargs="+", default=None, metavar="DATABASE", help="CDMS, JPL, LAMDA, Morton2003...")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_output_options(p)
     add_db_option(p)
     p.set_defaults(func=run_lines)
 
@@ -66,13 +78,36 @@ def run_lines(args) -> int:
     db = LineDatabase(args.db)
     t = db.transitions(args.fmin, args.fmax, species=args.species, eup_max_k=args.eup_max,
                        aij_min=args.aij_min, source=args.source)
+    write_transitions(t, args, {"fmin_mhz": args.fmin, "fmax_mhz": args.fmax})
+    return 0
+
+
+def write_transitions(t, args, json_header: dict) -> None:
+    """Write a line table (``Transitions``) as ``args.format`` (table, csv, json, votable, fits;
+    by default from the ``args.output`` extension) to ``args.output`` or stdout."""
+    from cassis_lite.errors import CassisError
+    from cassis_lite.vo import exports
+
+    fmt = args.format or exports.format_from_path(args.output, "table")
+    if fmt in ("votable", "fits"):
+        data = exports.export("lines", t, fmt, getattr(args, "serialization", "tabledata"))
+        if args.output:
+            _write_file(args.output, data)
+        elif fmt == "fits" and sys.stdout.isatty():
+            raise CassisError("FITS is binary: give -o FILE.fits (or redirect stdout)")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        return
+    import io
+
+    out = io.StringIO() if args.output else sys.stdout
     records = t.to_records()
-    out = sys.stdout
-    if args.format == "json":
-        json.dump({"fmin_mhz": args.fmin, "fmax_mhz": args.fmax, "count": len(records),
-                   "transitions": records}, out, indent=1)
+    if fmt == "json":
+        json.dump({**json_header, "count": len(records), "transitions": records}, out, indent=1)
         out.write("\n")
-    elif args.format == "csv":
+    elif fmt == "csv":
         w = csv.writer(out, lineterminator="\n")
         w.writerow(CSV_COLUMNS)
         for r in records:
@@ -83,9 +118,20 @@ def run_lines(args) -> int:
                  "" if r["err_mhz"] is None else f"{r['err_mhz']:.4f}", f"{r['aij']:.3e}",
                  f"{r['eup_k']:.2f}", f"{r['elow_cm']:.4f}", str(r["gup"]), r["qn"], r["source"])
                 for r in records]
-        _print_table(CSV_COLUMNS, rows)
+        _print_table(CSV_COLUMNS, rows, out)
         print(f"{len(records)} transitions", file=sys.stderr)
-    return 0
+    if args.output:
+        _write_file(args.output, out.getvalue().encode("utf-8"))
+
+
+def _write_file(path, data: bytes) -> None:
+    from cassis_lite.errors import CassisError
+
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise CassisError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def run_partition(args) -> int:
@@ -100,8 +146,8 @@ def run_partition(args) -> int:
     return 0
 
 
-def _print_table(header, rows) -> None:
+def _print_table(header, rows, out=None) -> None:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    sys.stdout.write("\n".join(lines) + "\n")
+    (out or sys.stdout).write("\n".join(lines) + "\n")

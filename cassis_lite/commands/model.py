@@ -1,4 +1,5 @@
-"""``cassis-lite model``: an LTE synthetic spectrum as CSV (freq_mhz, intensity [unit], tau)."""
+"""``cassis-lite model``: an LTE synthetic spectrum as CSV (freq_mhz, intensity [unit], tau), or as
+a VOTable / FITS binary table (``--format``, or the ``-o`` extension .vot/.xml/.fits)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def register(subparsers) -> None:
     p.add_argument("--tau", action="store_true", help="add the total opacity column")
     p.add_argument("--db", metavar="PATH", help="line database (default: the bundled one)")
     p.add_argument("-o", "--output", metavar="FILE.csv", help="output file (default: stdout)")
+    p.add_argument("--format", choices=("csv", "votable", "fits"), default=None,
+                   help="output format (default: from the -o extension .vot .xml .fits, else csv)")
+    p.add_argument("--serialization", choices=("tabledata", "binary2"), default="tabledata",
+                   help="VOTable data encoding (default tabledata)")
     p.set_defaults(func=run)
 
 
@@ -118,6 +123,24 @@ def run(args: argparse.Namespace) -> int:
     freq = config.grid.frequencies()
     db = LineDatabase(args.db)
     result = compute_spectrum(config, freq, db, with_tau=args.tau)
+    from cassis_lite.vo import exports
+
+    fmt = args.format or exports.format_from_path(args.output, "csv")
+    if fmt in ("votable", "fits"):
+        data = exports.export("model", result, fmt, args.serialization, config=config)
+        if not args.output:
+            if fmt == "fits" and sys.stdout.isatty():
+                raise ConfigError("FITS is binary: give -o FILE.fits (or redirect stdout)")
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return 0
+        try:
+            with open(args.output, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror}") from None
+        return 0
     if args.output:
         try:
             with open(args.output, "w") as fh:

@@ -310,6 +310,22 @@ def _param_float(params, keys):
     return None, ""
 
 
+def _beam_arcsec(params, label: str):
+    """(bmaj, bmin) in arcsec from ``bmaj``/``bmin`` PARAMs (a missing unit means arcsec), or None."""
+    bmaj, maj_unit = _param_float(params, ("bmaj", "beam_major", "beam"))
+    if bmaj is None:
+        return None
+    bmin, min_unit = _param_float(params, ("bmin", "beam_minor"))
+    try:
+        major = float(units.angle_to_arcsec(bmaj, maj_unit or "arcsec"))
+        minor = major if bmin is None else float(units.angle_to_arcsec(bmin, min_unit or "arcsec"))
+    except units.UnitError as exc:
+        raise ReadError(f"{label}: beam PARAM: {exc}") from None
+    if not (major > 0 and minor > 0):
+        raise ReadError(f"{label}: beam PARAMs must be positive (bmaj {bmaj}, bmin {bmin})")
+    return (major, minor)
+
+
 def read(data, label: str, table=None, **_) -> Spectrum:
     tables = parse(data, label)
     if not tables:
@@ -374,7 +390,7 @@ def read(data, label: str, table=None, **_) -> Spectrum:
         return Spectrum.from_axis(
             x, y, x_unit=x_unit, uncertainty=err, rest_freq_mhz=rest_mhz,
             y_unit=units.normalise_intensity_unit(yf.unit), vlsr_kms=vlsr or 0.0, redshift=z or 0.0,
-            telescope=tel, meta=meta, name=label, format="votable")
+            telescope=tel, beam_arcsec=_beam_arcsec(t.params, label), meta=meta, name=label, format="votable")
     raise ReadError(f"{label}: no spectrum in the VOTable: " + "; ".join(problems))
 
 

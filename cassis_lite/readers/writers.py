@@ -1,5 +1,7 @@
-"""Writers for spectra and model results: CSV (read back by the ASCII reader) and a FITS
-binary table (FREQ in MHz, FLUX, optional ERROR) that astropy and CASSIS lite both read."""
+"""Writers for spectra and model results: CSV (read back by the ASCII reader) and FITS binary
+tables (FREQ in MHz, FLUX, optional ERROR; units, UCDs and utypes) that astropy and CASSIS lite
+both read. :func:`fits_bintable` writes any described table (the line table of
+:mod:`cassis_lite.vo.exports` too); the VOTable twins are in :mod:`cassis_lite.vo`."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ def _as_spectrum(obj, y_unit=None) -> Spectrum:
     if isinstance(obj, Spectrum):
         return obj
     unit = y_unit if y_unit is not None else getattr(obj, "unit", "") or getattr(obj, "y_unit", "")
+    if str(unit) in ("Tmb", "TA*"):  # an LTE model's scale: the unit is K
+        unit = "K"
     return Spectrum.from_axis(np.asarray(obj.freq_mhz), np.asarray(obj.intensity), x_unit="MHz",
                               y_unit=str(unit), name=getattr(obj, "name", "") or "model")
 
@@ -93,29 +97,92 @@ def _header(cards: list[str]) -> bytes:
     return (text + " " * pad).encode("ascii")
 
 
+_TFORMS = {"double": ("D", ">f8"), "float": ("E", ">f4"), "long": ("K", ">i8"), "int": ("J", ">i4"),
+           "short": ("I", ">i2"), "unsignedByte": ("B", "u1"), "boolean": ("L", "S1")}
+
+
+def _fits_column(col):
+    """(TFORM, numpy dtype, array) of a column (an object with ``name``, ``values`` and optional
+    ``datatype`` / ``null``; :class:`cassis_lite.vo.votable_writer.Field` is one)."""
+    datatype = getattr(col, "datatype", None)
+    values = col.values
+    if datatype in ("char", "unicodeChar") or (datatype is None and not isinstance(values, np.ndarray)
+                                                and len(values) and isinstance(values[0], str)):
+        data = [("" if v is None else str(v)).encode("utf-8") for v in values]
+        width = max([1] + [len(b) for b in data])
+        return f"{width}A", f"S{width}", np.array(data, dtype=f"S{width}")
+    arr = np.asarray(values)
+    if datatype is None:
+        datatype = {"b": "boolean", "i": "long", "u": "long"}.get(arr.dtype.kind, "double")
+    code, dtype = _TFORMS[datatype]
+    if datatype == "boolean":
+        return code, dtype, np.where(arr.astype(bool), b"T", b"F")
+    return code, dtype, arr.astype(dtype)
+
+
+def fits_bintable(columns, cards=(), extname: str = "TABLE") -> bytes:
+    """One BINTABLE extension (header + data, padded to 2880 bytes) from described columns.
+
+    Each column gives TTYPEn, TFORMn (D double, K 64-bit integer, L logical, nA text), TUNITn,
+    and where it has them TUCDn and TUTYPn (the IVOA UCD and utype, as the FITS binary-table
+    convention of the VO uses them and :mod:`cassis_lite.readers.fits` reads them), TCOMMn (its
+    description) and TNULLn (the null value of an integer column). ``cards``: further header
+    cards (strings from :func:`_card`) after EXTNAME.
+    """
+    cols = [(c, *_fits_column(c)) for c in columns]
+    n = len(cols[0][3]) if cols else 0
+    row_bytes = sum(np.dtype(dt).itemsize for _, _, dt, _ in cols)
+    head = [_card("XTENSION", "BINTABLE", "binary table extension"), _card("BITPIX", 8),
+            _card("NAXIS", 2), _card("NAXIS1", row_bytes, "bytes per row"),
+            _card("NAXIS2", n, "number of rows"), _card("PCOUNT", 0), _card("GCOUNT", 1),
+            _card("TFIELDS", len(cols))]
+    for i, (c, tform, _, values) in enumerate(cols, 1):
+        if len(values) != n:
+            raise ValueError(f"column {c.name!r} has {len(values)} values, the table has {n} rows")
+        head += [_card(f"TTYPE{i}", c.name), _card(f"TFORM{i}", tform)]
+        for key, attr in (("TUNIT", "unit"), ("TUCD", "ucd"), ("TUTYP", "utype"), ("TCOMM", "description")):
+            value = getattr(c, attr, "") or ""
+            if value:
+                head.append(_card(f"{key}{i}", value))
+        if getattr(c, "null", None) is not None and tform[-1] in "KJIB":
+            head.append(_card(f"TNULL{i}", int(c.null)))
+    head.append(_card("EXTNAME", extname))
+    head += list(cards)
+    table = np.empty(n, dtype=[(f"c{i}", dt) for i, (_, _, dt, _) in enumerate(cols)])
+    for i, (_, _, _, values) in enumerate(cols):
+        table[f"c{i}"] = values
+    body = table.tobytes()
+    body += b"\x00" * (-len(body) % BLOCK)
+    return _header(head) + body
+
+
+def fits_file(hdus: list[bytes]) -> bytes:
+    """An empty primary HDU (ORIGIN cassis-lite) followed by the given extensions."""
+    primary = _header([_card("SIMPLE", True, "conforms to FITS standard"), _card("BITPIX", 8),
+                       _card("NAXIS", 0), _card("EXTEND", True), _card("ORIGIN", "cassis-lite")])
+    return primary + b"".join(hdus)
+
+
+def _save(content: bytes, path):
+    if path is None:
+        return content
+    with open(os.fspath(path), "wb") as fh:
+        fh.write(content)
+    return None
+
+
 def write_fits(spectrum, path=None, y_unit=None) -> bytes | None:
     """FITS file: empty primary HDU + BINTABLE 'SPECTRUM' with FREQ (MHz), FLUX [, ERROR].
 
-    Keywords: RESTFRQ (Hz), VELO-LSR (m/s, CLASS convention), ZSOURCE, BMAJ/BMIN (deg),
-    TELESCOP, OBJECT. Returns the bytes if ``path`` is None.
+    Columns carry TUCDn (``em.freq``, ``phot.antennaTemp`` / ``phot.flux.density``,
+    ``stat.error``) and TUTYPn (IVOA Spectrum DM utypes). Keywords: RESTFRQ (Hz), VELO-LSR
+    (m/s, CLASS convention), ZSOURCE, BMAJ/BMIN (deg), TELESCOP, OBJECT. Returns the bytes if
+    ``path`` is None.
     """
+    from cassis_lite.vo.tables import spectrum_table
+
     sp = _as_spectrum(spectrum, y_unit)
-    n = sp.n_channels
-    columns = [("FREQ", sp.freq_mhz, "MHz"), ("FLUX", sp.intensity, sp.y_unit)]
-    if sp.uncertainty is not None:
-        columns.append(("ERROR", sp.uncertainty, sp.y_unit))
-    primary = _header([_card("SIMPLE", True, "conforms to FITS standard"), _card("BITPIX", 8),
-                       _card("NAXIS", 0), _card("EXTEND", True),
-                       _card("ORIGIN", "cassis-lite")])
-    cards = [_card("XTENSION", "BINTABLE", "binary table extension"), _card("BITPIX", 8),
-             _card("NAXIS", 2), _card("NAXIS1", 8 * len(columns), "bytes per row"),
-             _card("NAXIS2", n, "number of channels"), _card("PCOUNT", 0), _card("GCOUNT", 1),
-             _card("TFIELDS", len(columns))]
-    for i, (name, _, unit) in enumerate(columns, 1):
-        cards += [_card(f"TTYPE{i}", name), _card(f"TFORM{i}", "D")]
-        if unit:
-            cards.append(_card(f"TUNIT{i}", unit))
-    cards.append(_card("EXTNAME", "SPECTRUM"))
+    cards = []
     if sp.rest_freq_mhz:
         cards.append(_card("RESTFRQ", float(sp.rest_freq_mhz) * 1e6, "[Hz] rest frequency"))
     cards.append(_card("VELO-LSR", float(sp.vlsr_kms or 0.0) * 1e3, "[m/s] source velocity"))
@@ -128,14 +195,15 @@ def write_fits(spectrum, path=None, y_unit=None) -> bytes | None:
         cards.append(_card("TELESCOP", sp.telescope))
     if sp.name:
         cards.append(_card("OBJECT", sp.name))
-    table = np.empty(n, dtype=[(name, ">f8") for name, _, _ in columns])
-    for name, values, _ in columns:
-        table[name] = values
-    body = table.tobytes()
-    body += b"\x00" * (-len(body) % BLOCK)
-    content = primary + _header(cards) + body
-    if path is None:
-        return content
-    with open(os.fspath(path), "wb") as fh:
-        fh.write(content)
-    return None
+    return _save(fits_file([fits_bintable(spectrum_table(sp).fields, cards, "SPECTRUM")]), path)
+
+
+def write_model_fits(result, path=None) -> bytes | None:
+    """An LTE model (``LteResult``) as FITS: BINTABLE 'LTE_MODEL' with FREQ (MHz), FLUX (K, or
+    Jy/beam), TAU when computed; INTSCALE says Tmb, TA* or Jy/beam. Read back by
+    :func:`cassis_lite.readers.read_spectrum` as a spectrum in K (or Jy/beam)."""
+    from cassis_lite.vo.tables import model_table
+
+    table = model_table(result)
+    cards = [_card("INTSCALE", str(result.unit), "intensity scale of FLUX (Tmb, TA* or Jy/beam)")]
+    return _save(fits_file([fits_bintable(table.fields, cards, "LTE_MODEL")]), path)
