@@ -179,10 +179,10 @@ def fit_mask(freq_mhz, options: dict, config, db) -> np.ndarray:
     return np.ones(f.size, dtype=bool)
 
 
-def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
-    """sigma = sqrt(rms^2 + (cal I)^2) per channel (rms/cal global, per window, or estimated)."""
+def channel_rms_and_cal(freq_mhz, options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(rms per channel, NaN where the fit options give none; calibration fraction per channel)
+    from ``rms_k``, ``calibration_percent`` and ``rms_cal`` of the fit options."""
     f = np.asarray(freq_mhz, dtype=float)
-    y = np.asarray(intensity, dtype=float)
     rms = np.full(f.size, np.nan)
     cal = np.full(f.size, float(options.get("calibration_percent", 0.0)) / 100.0)
     if options.get("rms_k") is not None:
@@ -200,6 +200,14 @@ def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
         except (KeyError, TypeError, ValueError):
             raise ConfigError(f"fit.rms_cal[{i}] needs fmin_mhz, fmax_mhz and rms_k and/or "
                               "calibration_percent as numbers") from None
+    return rms, cal
+
+
+def fit_sigma(freq_mhz, intensity, options: dict) -> np.ndarray:
+    """sigma = sqrt(rms^2 + (cal I)^2) per channel (rms/cal global, per window, or estimated)."""
+    f = np.asarray(freq_mhz, dtype=float)
+    y = np.asarray(intensity, dtype=float)
+    rms, cal = channel_rms_and_cal(f, options)
     if np.any(np.isnan(rms)):
         for w in window_slices(f):
             seg = rms[w]

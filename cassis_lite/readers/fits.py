@@ -248,6 +248,18 @@ def _class_offset_axis(header, x, unit, rest_mhz) -> bool:
     return bool(x_mhz.max() < 0.01 * rest_mhz)
 
 
+#: public name (the cube reader uses it)
+class_offset_axis = _class_offset_axis
+
+#: what a refusal of a too-large cube adds: where it can be read instead
+CUBE_HINT = "the command line reads cubes of any size memory-mapped: cassis-lite cube info|moments|fit FILE"
+
+
+def _too_large_hint(shape) -> str:
+    """'; <hint>' for an image of three or more non-degenerate axes (a cube), else ''."""
+    return f"; {CUBE_HINT}" if sum(1 for d in shape if d > 1) >= 3 else ""
+
+
 def _chunked_nanmean(sub: np.ndarray, spec_axis: int, header) -> np.ndarray:
     """NaN-mean over the spatial axes, converting at most ~64 MiB of the cube at a time."""
     sub = np.moveaxis(sub, spec_axis, 0)
@@ -389,8 +401,15 @@ def _usable(hdu: ff.HDU) -> bool:
 def read(data, label: str, max_bytes: int, hdu=None, pixel=None, region=None, row=0, **_):
     in_memory = not hasattr(data, "madvise")  # bytes (browser path) rather than a memory map
     if in_memory and len(data) > max_bytes:
+        hint = ""
+        try:  # name the cube from its headers (no data is converted)
+            images = [h for h in ff.scan(data, label) if h.data_size and h.kind in ("primary", "image")]
+            hint = "".join(f" (HDU {h.index} of shape {list(h.shape)})" for h in images[:1])
+            hint += _too_large_hint(images[0].shape) if images else ""
+        except ff.FitsError:
+            pass
         raise TooLargeError(f"{label}: file is {len(data) / 2**20:.0f} MiB, over the "
-                            f"{max_bytes / 2**20:.0f} MiB limit for in-memory reading")
+                            f"{max_bytes / 2**20:.0f} MiB limit for in-memory reading{hint}")
     try:
         hdus = ff.scan(data, label)
         headers_primary = hdus[0].header
@@ -430,7 +449,8 @@ def read(data, label: str, max_bytes: int, hdu=None, pixel=None, region=None, ro
             too_big = h.data_size > max_bytes
             if too_big and in_memory:
                 raise TooLargeError(f"{label}: HDU {h.index} holds {h.data_size / 2**20:.0f} MiB of data, "
-                                    f"over the {max_bytes / 2**20:.0f} MiB limit")
+                                    f"over the {max_bytes / 2**20:.0f} MiB limit"
+                                    + (_too_large_hint(h.shape) if h.kind in ("primary", "image") else ""))
             try:
                 if h.kind == "bintable":
                     if pixel is not None or region is not None:
@@ -477,15 +497,17 @@ def probe(head: bytes, file_size: int, label: str = "<data>", max_bytes: int | N
         out.append({"index": hdu.index, "name": hdu.name, "shape": list(hdu.shape), "data_bytes": size})
         if size > limit:
             raise TooLargeError(f"{label}: HDU {hdu.index} of shape {list(hdu.shape)} holds "
-                                f"{size / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB limit")
+                                f"{size / 2**20:.0f} MiB, over the {limit / 2**20:.0f} MiB limit"
+                                + (_too_large_hint(hdu.shape) if "TFIELDS" not in header else ""))
         if data_offset + size > file_size:
             raise ReadError(f"{label}: truncated FITS file (HDU {hdu.index} needs {data_offset + size} bytes, "
                             f"file has {file_size})")
         offset = data_offset + -(-size // ff.BLOCK) * ff.BLOCK
     if file_size > limit:
         shapes = ", ".join(f"HDU {h['index']} {h['shape']}" for h in out if h["data_bytes"])
+        cube = any(_too_large_hint(h["shape"]) for h in out if h["data_bytes"])
         raise TooLargeError(f"{label}: file is {file_size / 2**20:.0f} MiB ({shapes or 'headers not in the first bytes'}), "
-                            f"over the {limit / 2**20:.0f} MiB limit")
+                            f"over the {limit / 2**20:.0f} MiB limit" + (f"; {CUBE_HINT}" if cube else ""))
     return {"hdus": out, "file_size": file_size}
 
 

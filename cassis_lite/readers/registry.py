@@ -137,6 +137,17 @@ def _load(source, name: str):
         raise ReadError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
+def display_name(source, name: str | None = None) -> str:
+    """The name messages use for ``source``: ``name``, a path's file name, or ``<data>``."""
+    return _display_name(source, name)
+
+
+def load_content(source, name: str = "<data>"):
+    """Content of a path (a read-only memory map on CPython), bytes or a binary file object,
+    without decompressing; errors as :class:`ReadError` naming ``name`` (cubes use this)."""
+    return _load(source, name)
+
+
 def detect(head: bytes, name: str = "") -> Reader:
     """The reader for content starting with ``head``; :class:`ReadError` if none fits."""
     label = name or "<data>"
