@@ -298,3 +298,65 @@ def test_the_analysis_cards_arrive_without_replacing_the_first_screens_widgets(l
     after = {m.id for m in doc.models}
     assert before <= after, f"{len(before - after)} models of the first screen replaced"
     assert len(after) > len(before)
+
+
+def _download(widget) -> bytes:
+    return widget.callback().getvalue()
+
+
+def test_the_spectrum_model_and_lines_export_as_csv_votable_and_fits(app, line_db):
+    import io
+    import warnings
+
+    from astropy.io import fits
+    from astropy.io.votable import parse
+
+    from cassis_lite.readers import read_spectrum
+    from cassis_lite.vo.linelist import transitions_from_fits, transitions_from_votable
+
+    def strict(data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return parse(io.BytesIO(data), verify="exception").get_first_table()
+
+    s = app.session
+    sp, model = s.spectrum, s.model
+    spectrum_csv, spectrum_vot, spectrum_fits = app.spectra_card.exports.buttons
+    assert spectrum_vot.filename == "I16293_Synthetic_CO.vot" and not spectrum_vot.disabled
+    for button in (spectrum_csv, spectrum_vot, spectrum_fits):
+        back = read_spectrum(_download(button), name=button.filename)
+        np.testing.assert_array_equal(back.freq_mhz, sp.freq_mhz)
+        np.testing.assert_array_equal(back.intensity, sp.intensity)
+        assert back.vlsr_kms == sp.vlsr_kms
+    with fits.open(io.BytesIO(_download(spectrum_fits))) as hdul:
+        np.testing.assert_array_equal(np.sort(hdul[1].data["FREQ"]), sp.freq_mhz)
+
+    model_csv, model_vot, model_fits = app.model_card.exports.buttons
+    rows = np.loadtxt(io.StringIO(_download(model_csv).decode()), delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_allclose(rows[:, 1], model.intensity, rtol=1e-9, atol=1e-12)
+    table = strict(_download(model_vot)).to_table()
+    np.testing.assert_array_equal(table["FREQ"], model.freq_mhz)
+    np.testing.assert_array_equal(table["FLUX"], model.intensity)
+    with fits.open(io.BytesIO(_download(model_fits))) as hdul:
+        np.testing.assert_array_equal(hdul[1].data["FLUX"], model.intensity)
+
+    s.set_filters({"species": "CO, 13CO"})
+    shown = s.lines()
+    assert len(shown) > 0
+    lines_csv, lines_vot, lines_fits = app.lines_card.exports.buttons
+    vot = _download(lines_vot)
+    assert len(strict(vot).array) == len(shown)
+    for back in (transitions_from_votable(vot), transitions_from_fits(_download(lines_fits))):
+        np.testing.assert_array_equal(back.freq_mhz, shown.freq_mhz)
+        assert back.species_names.tolist() == shown.species_names.tolist()
+    text = _download(lines_csv).decode().splitlines()
+    assert text[0].startswith("species,tag,freq_mhz") and len(text) == len(shown) + 1
+
+
+def test_an_export_with_nothing_to_export_is_disabled_and_said(app):
+    from cassis_lite.app.cards.base import ExportButtons
+
+    empty = ExportButtons(app.lines_card, "model", lambda: None, "x")
+    assert all(b.disabled for b in empty.buttons)
+    assert _download(empty.buttons[1]) == b""
+    assert app.lines_card.message.visible and "no model to export" in app.lines_card.message.object

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
 
 from cassis_lite.linedb import LineDatabase
-
-CSV_COLUMNS = ("species", "tag", "freq_mhz", "err_mhz", "aij", "eup_k", "elow_cm", "gup", "qn", "source")
-
+from cassis_lite.readers.writers import TRANSITION_CSV_COLUMNS as CSV_COLUMNS
+from cassis_lite.readers.writers import write_transitions_csv
 
 OUTPUT_FORMATS = ("table", "csv", "json", "votable", "fits")
 
@@ -108,11 +106,7 @@ def write_transitions(t, args, json_header: dict) -> None:
         json.dump({**json_header, "count": len(records), "transitions": records}, out, indent=1)
         out.write("\n")
     elif fmt == "csv":
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(CSV_COLUMNS)
-        for r in records:
-            w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c])
-                        for c in CSV_COLUMNS])
+        write_transitions_csv(t, out)
     else:
         rows = [(r["species"], "" if r["tag"] is None else str(r["tag"]), f"{r['freq_mhz']:.4f}",
                  "" if r["err_mhz"] is None else f"{r['err_mhz']:.4f}", f"{r['aij']:.3e}",

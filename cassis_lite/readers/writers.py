@@ -71,6 +71,22 @@ def write_model_csv(result, out, with_tau: bool) -> None:
     np.savetxt(out, np.column_stack(cols), fmt=fmt, delimiter=",")
 
 
+#: columns of a line table as CSV (``cassis-lite lines --format csv``, the app's line table export)
+TRANSITION_CSV_COLUMNS = ("species", "tag", "freq_mhz", "err_mhz", "aij", "eup_k", "elow_cm", "gup", "qn", "source")
+
+
+def write_transitions_csv(transitions, out) -> None:
+    """A line table (``Transitions``) as CSV into the text stream ``out``: the columns of
+    :data:`TRANSITION_CSV_COLUMNS`, floats as ``repr`` (they read back exactly), empty for none."""
+    import csv
+
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(TRANSITION_CSV_COLUMNS)
+    for r in transitions.to_records():
+        w.writerow(["" if r[c] is None else (repr(r[c]) if isinstance(r[c], float) else r[c])
+                    for c in TRANSITION_CSV_COLUMNS])
+
+
 def _card(key: str, value=None, comment: str = "") -> str:
     if value is None:
         return f"{key:<80}"[:80]

@@ -67,9 +67,13 @@ def lines_fits(t) -> bytes:
 
 
 def export(kind: str, obj, fmt: str, serialization: str = "tabledata", config=None) -> bytes:
-    """``kind`` 'spectrum' | 'model' | 'lines' as ``fmt`` 'votable' | 'fits' (bytes)."""
+    """``kind`` 'spectrum' | 'model' | 'lines' as ``fmt`` 'votable' | 'fits' | 'csv' (bytes; CSV is
+    the command line's: ``write_csv``, ``write_model_csv`` with tau when computed,
+    ``write_transitions_csv``)."""
+    if fmt == "csv":
+        return _csv(kind, obj)
     if fmt not in FORMATS:
-        raise CassisError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise CassisError(f"export format must be one of {', '.join(FORMATS)} or csv, got {fmt!r}")
     if kind == "spectrum":
         return spectrum_votable(obj, serialization) if fmt == "votable" else spectrum_fits(obj)
     if kind == "model":
@@ -77,3 +81,20 @@ def export(kind: str, obj, fmt: str, serialization: str = "tabledata", config=No
     if kind == "lines":
         return lines_votable(obj, serialization) if fmt == "votable" else lines_fits(obj)
     raise CassisError(f"unknown export {kind!r}: spectrum, model or lines")
+
+
+def _csv(kind: str, obj) -> bytes:
+    import io
+
+    from cassis_lite.readers import writers
+
+    out = io.StringIO()
+    if kind == "spectrum":
+        out.write(writers.write_csv(obj))
+    elif kind == "model":
+        writers.write_model_csv(obj, out, with_tau=obj.tau is not None)
+    elif kind == "lines":
+        writers.write_transitions_csv(obj, out)
+    else:
+        raise CassisError(f"unknown export {kind!r}: spectrum, model or lines")
+    return out.getvalue().encode("utf-8")

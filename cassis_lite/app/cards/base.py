@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import panel as pn
 import param
 
@@ -57,6 +60,56 @@ class Card(pn.viewable.Viewer):
         return None
 
 
+#: (button label, export format, file extension) of the export buttons
+EXPORT_FORMATS = (("CSV", "csv", "csv"), ("VOTable", "votable", "vot"), ("FITS", "fits", "fits"))
+
+
+class ExportButtons:
+    """Download buttons for ``kind`` ('spectrum', 'model' or 'lines') as CSV, VOTable and FITS
+    (:func:`cassis_lite.vo.exports.export`, the command line's writers). ``source()`` gives the
+    object to write (and, for a model, its configuration) or None when there is none;
+    ``available()`` (default: ``source() is not None``) says cheaply whether there is one: the
+    buttons are disabled otherwise (:meth:`update`)."""
+
+    def __init__(self, card: Card, kind: str, source, stem: str, available=None):
+        self.card, self.kind, self.source = card, kind, source
+        self.available = available or (lambda: source() is not None)
+        self.buttons = [pn.widgets.FileDownload(callback=lambda fmt=fmt: self._data(fmt), label=label,
+                                                filename=f"{stem}.{ext}", button_type="default",
+                                                width=80 if fmt == "votable" else 60, margin=(5, 3))
+                        for label, fmt, ext in EXPORT_FORMATS]
+        self.panel = pn.Row(pn.pane.HTML(f"Export the {kind}:", margin=(12, 3, 0, 5)), *self.buttons,
+                            css_classes=[f"cl-export-{kind}"])
+        self.update()
+
+    def update(self, stem: str | None = None) -> None:
+        self.buttons_disabled(not self.available())
+        if stem is not None:
+            safe = re.sub(r"[^\w.+-]+", "_", stem).strip("._")[:60] or self.kind
+            for b, (_, _, ext) in zip(self.buttons, EXPORT_FORMATS):
+                b.filename = f"{safe}.{ext}"
+
+    def buttons_disabled(self, disabled: bool) -> None:
+        for b in self.buttons:
+            b.disabled = disabled
+
+    def _data(self, fmt: str) -> io.BytesIO:
+        from cassis_lite.vo import exports
+
+        self.card.clear_error()
+        got = self.source()
+        try:
+            if got is None:
+                raise CassisError(f"no {self.kind} to export yet")
+            obj, config = got if isinstance(got, tuple) else (got, None)
+            return io.BytesIO(exports.export(self.kind, obj, fmt, config=config))
+        except CassisError as exc:
+            self.card.show_error(f"Export: {exc}")
+        except Exception as exc:  # keep the page alive; say what failed
+            self.card.show_error(f"Export: {type(exc).__name__}: {exc}")
+        return io.BytesIO(b"")
+
+
 def missing_package_message(exc: ModuleNotFoundError) -> str:
     """In words: a package the analysis needs is not installed yet (offline before it was fetched)."""
     name = (exc.name or "a package").split(".")[0]
@@ -75,4 +128,4 @@ def number_or_none(value):
     return v if v == v else None
 
 
-__all__ = ["Card", "message_pane", "missing_package_message", "number_or_none", "param"]
+__all__ = ["Card", "ExportButtons", "message_pane", "missing_package_message", "number_or_none", "param"]

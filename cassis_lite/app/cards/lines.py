@@ -7,7 +7,7 @@ import panel as pn
 import param
 from bokeh.models import DataTable, NumberFormatter, ScientificFormatter, TableColumn
 
-from cassis_lite.app.cards.base import Card, number_or_none
+from cassis_lite.app.cards.base import Card, ExportButtons, number_or_none
 from cassis_lite.app.runtime import Debouncer
 from cassis_lite.app.text import esc
 from cassis_lite.errors import CassisError
@@ -54,12 +54,20 @@ class LinesCard(Card):
                                name="line_table")
         plot.lines_source.selected.on_change("indices", self._on_select)
         self._selected = None
+        self.exports = ExportButtons(self, "lines", self._lines_to_export, "cassis_lite_lines",
+                                     available=lambda: session.spectrum is not None)
+        session.param.watch(lambda *e: self.exports.update(), ["spectrum"])
         self.api = {"getLines": self.get_lines}
 
     def __panel__(self):
         return pn.Column(self.species_input, pn.Row(self.eup_input, self.aij_input), self.message, self.count,
-                         self.transition, pn.Row(self.zoom_button, self.reference_button),
+                         self.transition, pn.Row(self.zoom_button, self.reference_button), self.exports.panel,
                          sizing_mode="stretch_width", name="lines_card")
+
+    def _lines_to_export(self):
+        """The transitions the filters select in the active spectrum's windows (all of them, not
+        only the labels drawn)."""
+        return None if self.session.spectrum is None else self.session.lines()
 
     # ------------------------------------------------------------------ filters
     def _typed(self, now: bool = False) -> None:

@@ -16,7 +16,7 @@ import math
 import panel as pn
 import param
 
-from cassis_lite.app.cards.base import Card
+from cassis_lite.app.cards.base import Card, ExportButtons
 from cassis_lite.app.model_table import ModelTable, apply_action
 from cassis_lite.errors import CassisError, ConfigError
 
@@ -56,8 +56,7 @@ class ModelCard(Card):
         self.table = ModelTable(self._on_table_action)
         self.download = pn.widgets.FileDownload(callback=self._model_json, filename="cassis_lite_model.json",
                                                 label="Save model (JSON)", button_type="default", width=150)
-        self.csv_download = pn.widgets.FileDownload(callback=self._model_csv, filename="cassis_lite_model.csv",
-                                                    label="Model CSV", button_type="default", width=110)
+        self.exports = ExportButtons(self, "model", self._model_and_config, "cassis_lite_model")
         self.upload = pn.widgets.FileInput(accept=".json,.ltm", multiple=False, width=230,
                                            css_classes=["cl-model-upload"])
         # the page may send the file's content and its name in either order: both are watched,
@@ -67,6 +66,7 @@ class ModelCard(Card):
         self.param.watch(self._push, ["species", "log_ntot", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec",
                                       "telescope"])
         session.param.watch(lambda *e: self.pull(), ["model_config"])
+        session.param.watch(lambda *e: self.exports.update(), ["model"])
         session.param.watch(lambda *e: self._show_model_error(), ["model_error"])
         self.api = {"setModel": self.set_model, "getModel": self.get_model}
         self.pull()
@@ -78,7 +78,7 @@ class ModelCard(Card):
                          self.message,
                          pn.pane.HTML("<b>Components x species</b> (the sliders set c1, species 1)",
                                       margin=(8, 5, 0, 5)),
-                         self.table.panel, pn.Row(self.download, self.csv_download),
+                         self.table.panel, self.download, self.exports.panel,
                          pn.pane.HTML("Open a model: JSON (this app, <code>cassis-lite model</code>) or CASSIS .ltm",
                                       margin=(6, 5, 0, 5)), self.upload,
                          sizing_mode="stretch_width", name="model_card")
@@ -157,14 +157,9 @@ class ModelCard(Card):
         text = json.dumps(cfg.to_dict() if cfg is not None else {}, indent=1)
         return io.BytesIO(text.encode())
 
-    def _model_csv(self):
-        from cassis_lite.readers.writers import write_model_csv
-
-        out = io.StringIO()
+    def _model_and_config(self):
         m = self.session.model
-        if m is not None:
-            write_model_csv(m, out, with_tau=m.tau is not None)
-        return io.BytesIO(out.getvalue().encode())
+        return None if m is None else (m, self.session.model_config)
 
     def _on_upload(self, *events) -> None:
         data, name = self.upload.value, self.upload.filename or "model"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from cassis_lite.app.cards.base import Card
+from cassis_lite.app.cards.base import Card, ExportButtons
 from cassis_lite.app.text import esc
 
 
@@ -19,12 +19,14 @@ class SpectraCard(Card):
         self.undo = pn.widgets.Button(name="Undo the processing of the active spectrum", width=290, disabled=True)
         self.undo.on_click(lambda e: self.revert())
         self.history = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-processing"])
+        self.exports = ExportButtons(self, "spectrum", lambda: session.spectrum, "spectrum")
         session.param.watch(lambda *e: self.refresh(), ["spectra", "spectrum"])
         self.refresh()
 
     def __panel__(self):
         return pn.Column(pn.pane.HTML("Open spectra (the active one is drawn in black on top):", margin=(4, 5, 0, 5)),
-                         self.rows, self.history, self.undo, self.message, sizing_mode="stretch_width",
+                         self.rows, self.history, self.undo, self.exports.panel, self.message,
+                         sizing_mode="stretch_width",
                          name="spectra_card")
 
     def refresh(self) -> None:
@@ -49,6 +51,8 @@ class SpectraCard(Card):
         self.undo.disabled = not steps
         self.history.object = ("processing: " + esc(", ".join(s.get("step", "?") for s in steps))) if steps else ""
         self._entry = entry
+        sp = self.session.spectrum
+        self.exports.update(None if sp is None else sp.name.rsplit(".", 1)[0])
 
     def _set_visible(self, entry, value) -> None:
         entry.visible = bool(value)
