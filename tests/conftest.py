@@ -239,3 +239,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
         if {"built_site", "site_dir"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.site)
+    # Tests that use Chromium run last: Playwright's sync API keeps its event loop running in the
+    # main thread while the session's browser lives, and asyncio.run() refuses to start there.
+    uses_browser = [i for i in items if "browser" in getattr(i, "fixturenames", ())]
+    if uses_browser:
+        chosen = set(map(id, uses_browser))
+        items[:] = [i for i in items if id(i) not in chosen] + uses_browser

@@ -360,3 +360,88 @@ def test_an_export_with_nothing_to_export_is_disabled_and_said(app):
     assert all(b.disabled for b in empty.buttons)
     assert _download(empty.buttons[1]) == b""
     assert app.lines_card.message.visible and "no model to export" in app.lines_card.message.object
+
+
+def test_a_link_restores_the_screen_it_was_made_from(app, line_db):
+    from cassis_lite.app.link import decode_state
+
+    s, v = app.session, app.view
+    app.open_sample(PROFILE)
+    s.set_filters({"species": "CH3CN, CO", "eup_max_k": 150})
+    d = s.model_config.to_dict()
+    d["components"][0]["tex_k"] = 61.5
+    d["components"][0]["species"].append({"species": "13CO", "ntot_cm2": 3e15})
+    s.set_model(d)
+    v.x_unit = "km/s"
+    v.rest_freq_mhz = 147149.068
+    v.y_unit = app.view.param.y_unit.objects[0]
+    v.vlsr_kms = 2.5
+    lo, hi = s.spectrum.freq_mhz[100], s.spectrum.freq_mhz[900]
+    app.plot.show_freq_range(lo, hi)
+    made = app.link_state()
+    link = call(app, "shareLink")
+    assert link["notes"] == [] and link["fragment"].startswith("state=")
+
+    other = CassisView(samples=samples(), samples_meta=json.loads((SAMPLES / "samples.json").read_text()))
+    other.open_sample(LIS)  # what a visitor's page opens first
+    assert asyncio.run(other.restore_link(decode_state("#" + link["fragment"]))) == []
+    restored = other.link_state()
+    np.testing.assert_allclose(restored["view"].pop("freq_range_mhz"), made["view"].pop("freq_range_mhz"), rtol=1e-12)
+    assert restored == made
+    assert other.session.spectrum.name == PROFILE
+    assert other.session.model_config.components[0].tex_k == 61.5
+    np.testing.assert_array_equal(other.session.model.intensity, s.model.intensity)
+    assert other.lines_card.species_input.value == "CH3CN, CO"  # the widgets show what was restored
+    drawn = app.plot.lines_source.data["freq_mhz"]
+    assert len(drawn) > 0
+    np.testing.assert_array_equal(other.plot.lines_source.data["freq_mhz"], drawn)
+
+
+def test_filters_set_by_a_script_stay_and_the_widgets_show_them(app):
+    # the Lines card once re-read its (stale) typed text when its widgets were set, undoing them
+    call(app, "getLines", {"species": "CO"})
+    app.session.set_filters({"species": "13CO", "eup_max_k": 80})
+    assert app.session.filters.species == ("13CO",) and app.session.filters.eup_max_k == 80
+    assert app.lines_card.species_input.value == "13CO" and app.lines_card.eup_input.value == 80
+    app.lines_card.species_input.value_input = "CO"  # then the user types
+    app.lines_card._apply()
+    assert app.session.filters.species == ("CO",)
+
+
+def test_a_link_holds_no_local_file_and_says_so(app):
+    from cassis_lite.app.link import decode_state
+
+    app.load((SAMPLES / PROFILE).read_bytes(), "my_own_file.txt")
+    link = call(app, "shareLink")
+    assert "my_own_file.txt was opened from a local file" in link["notes"][0]
+    state = decode_state(link["fragment"])
+    assert "spectrum" not in state and "view" not in state and state["model"]["components"]
+    assert "my_own_file" not in json.dumps(state)
+
+
+@pytest.mark.parametrize("fragment, message", [
+    ("#state=AAAA", "damaged"),
+    ("#state=" + "%%%", "damaged"),
+    ("state=" + __import__("base64").urlsafe_b64encode(__import__("zlib").compress(b"[1, 2]")).decode(), "not an object"),
+    ("state=" + __import__("base64").urlsafe_b64encode(__import__("zlib").compress(b'{"v": 9}')).decode(), "another version"),
+    ("state=" + __import__("base64").urlsafe_b64encode(__import__("zlib").compress(b'{"v": 1, "x": 1}')).decode(),
+     "unknown keys"),
+    ("state=" + __import__("base64").urlsafe_b64encode(__import__("zlib").compress(b" " * 300_000)).decode(), "over 256"),
+])
+def test_a_damaged_link_is_refused_with_a_reason(fragment, message):
+    from cassis_lite.app.link import LinkError, decode_state
+
+    with pytest.raises(LinkError, match=message):
+        decode_state(fragment)
+
+
+def test_the_parts_of_a_link_that_do_not_apply_are_said_and_the_rest_applies(app):
+    state = {"v": 1, "spectrum": {"sample": "nope.fits"}, "lines": {"species": "NoSuchMolecule"},
+             "model": {"components": [{"tex_k": -3, "fwhm_kms": 1, "species": []}]},
+             "view": {"x_unit": "parsec", "y_unit": "K", "freq_range_mhz": ["a", 2]}, "database": "0123"}
+    before = app.link_state()
+    problems = asyncio.run(app.restore_link(state))
+    text = " | ".join(problems)
+    for part in ("another line database", "sample 'nope.fits' is not bundled", "line filters", "model"):
+        assert part in text, text
+    assert app.link_state() == before  # nothing applied that could not be

@@ -171,7 +171,7 @@
       return false;
     }
   }
-  worker.postMessage({ type: "start", search: location.search, href: location.href, webgl: hardwareWebGL() });
+  worker.postMessage({ type: "start", search: location.search, hash: location.hash, href: location.href, webgl: hardwareWebGL() });
 
   // ---- public API: window.cassisLite -------------------------------------------------------
   async function toBuffer(source) {
@@ -235,9 +235,11 @@
       await ready;
       if (source instanceof Blob) return openFile(source, name);
       const buffer = await toBuffer(source);
-      return callWorker("loadSpectrum", [nameOf(source, name)], buffer);
+      // a URL is remembered as the spectrum's source (a link can then name it)
+      return callWorker("loadSpectrum", [nameOf(source, name), typeof source === "string" ? source : null], buffer);
     },
     exportFigure,
+    shareLink,
   };
   const api = new Proxy(own, {
     get(target, name) {
@@ -290,7 +292,32 @@
       }
     }
   }
-  ready.then(() => { setupDropZone(); setupExport(); }, () => {});
+  // "Copy link": the worker puts the state in a fragment (cassis_lite.app.link); the link is
+  // shown (select it to copy by hand) and copied to the clipboard where the page may.
+  async function shareLink() {
+    const answer = await callWorker("shareLink", []);
+    const link = location.origin + location.pathname + location.search + "#" + answer.fragment;
+    return { link, notes: answer.notes };
+  }
+  function setupShare() {
+    const button = document.getElementById("cl-share");
+    const field = document.getElementById("cl-share-link");
+    if (!button || !field) return;
+    button.addEventListener("click", async () => {
+      try {
+        const { link, notes } = await shareLink();
+        field.value = link;
+        field.hidden = false;
+        field.select();
+        let copied = false;
+        try { await navigator.clipboard.writeText(link); copied = true; } catch (err) { copied = false; }
+        dropStatus((copied ? "Link copied." : "Link below: select it and copy.") + (notes.length ? " Note: " + notes.join("; ") + "." : ""));
+      } catch (err) {
+        dropStatus(String(err && err.message || err), true);
+      }
+    });
+  }
+  ready.then(() => { setupDropZone(); setupExport(); setupShare(); }, () => {});
 
   // ---- cross-origin embedding: the same calls through postMessage --------------------------
   const allowed = new Set([location.origin].concat(SITE.allowedOrigins || []));

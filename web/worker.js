@@ -2,7 +2,7 @@
 //
 // Page <-> worker protocol (postMessage; one table, read by web/main.js and this file):
 //   type        direction        fields
-//   start       page -> worker   search, href, webgl                  (the page's address, GPU or not)
+//   start       page -> worker   search, hash, href, webgl            (the page's address, GPU or not)
 //   stage       worker -> page   name, fraction, detail               (loading progress)
 //   render      worker -> page   docs_json, render_items, root_ids    (the Bokeh document to draw)
 //   rendered    page -> worker   -                                    (drawn: link the documents)

@@ -258,6 +258,14 @@ class SpectrumPlot:
         finally:
             self._updating = False
 
+    def show_freq_range(self, fmin_mhz: float, fmax_mhz: float) -> None:
+        """Show exactly ``fmin_mhz``..``fmax_mhz``: curves at the resolution of the view, y
+        following it, labels thinned (as after a zoom)."""
+        self.set_range(fmin_mhz, fmax_mhz, pad=0.0)
+        self.draw_curves()
+        self.autoscale_y()
+        self._draw_labels()
+
     def _series(self, freq: np.ndarray, y: np.ndarray):
         """(x, y) to draw: everything for short curves, else the visible part, decimated."""
         if freq.size <= MAX_POINTS:

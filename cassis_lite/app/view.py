@@ -43,6 +43,9 @@ TABS_CSS = ".bk-header { flex-wrap: wrap; }"
 TOP_CSS = """:host { flex-wrap: wrap !important; min-width: 0 !important; align-items: flex-end; }
 @media (max-width: 720px) { .cl-url { display: none !important; } }"""
 ROOT_CSS = ":host { min-width: 0 !important; }"
+#: the view's params a link carries (applied in this order)
+LINK_VIEW_KEYS = ("window", "x_unit", "velocity_convention", "rest_freq_mhz", "rest_label", "y_unit", "vlsr_kms",
+                  "redshift", "show_model", "show_components")
 
 
 class CassisView:
@@ -150,7 +153,8 @@ class CassisView:
     @property
     def api(self) -> dict:
         """``window.cassisLite`` calls: the view's and those every card declares."""
-        out = {"getState": self.get_state, "collectGarbage": self.collect_garbage, **self.demo.api}
+        out = {"getState": self.get_state, "collectGarbage": self.collect_garbage, "shareLink": self.share_link,
+               **self.demo.api}
         for card in self.cards:
             out.update(card.api)
         return out
@@ -336,13 +340,16 @@ class CassisView:
         self.message.object = ""
 
     # ------------------------------------------------------------------ actions
-    def load(self, data: bytes, name: str, telescope: str | None = None):
-        """Open a spectrum; on error show the message and keep the one on screen."""
+    def load(self, data: bytes, name: str, telescope: str | None = None, source_url: str | None = None):
+        """Open a spectrum; on error show the message and keep the one on screen. ``source_url``:
+        where it was fetched from (a link can then name it)."""
         try:
             sp = self.session.load_spectrum(data, name, telescope=telescope)
         except CassisError as exc:
             self.show_error(str(exc))
             raise
+        if source_url:
+            sp.meta["source_url"] = source_url
         self.clear_error()
         return sp
 
@@ -371,7 +378,7 @@ class CassisView:
             return
         try:
             data = await self.fetch_url(url)
-            self.load(data, url.rsplit("/", 1)[-1] or url)
+            self.load(data, url.rsplit("/", 1)[-1] or url, source_url=url)
         except CassisError:
             pass
         except Exception as exc:  # network errors: say so, keep the spectrum
@@ -389,6 +396,97 @@ class CassisView:
                          "velocity_convention": self.view.velocity_convention, "vlsr_kms": self.view.vlsr_kms,
                          "redshift": self.view.redshift}
         return d
+
+    # ------------------------------------------------------------------ links
+    def spectrum_source(self, sp) -> dict | None:
+        """Where the spectrum came from, as a link names it: a sample or a URL; None for a local file."""
+        entry = self.session.entry_of(sp)
+        meta = (entry.original if entry is not None else sp).meta
+        if meta.get("sample"):
+            return {"sample": meta["sample"]}
+        if meta.get("source_url"):
+            return {"url": meta["source_url"]}
+        return None
+
+    def link_state(self) -> dict:
+        """What a link restores (see :mod:`cassis_lite.app.link`)."""
+        s, sp = self.session, self.session.spectrum
+        state = {"lines": s.filters.to_dict(), "database": s.db.meta.get("content_sha256", "")[:16]}
+        if s.model_config is not None:
+            model = s.model_config.to_dict()
+            model.pop("grid", None)
+            state["model"] = model
+        source = None if sp is None else self.spectrum_source(sp)
+        if source is not None:
+            lo, hi = self.plot._view_freq or self.plot.visible_freq_range()
+            state["spectrum"] = source
+            state["view"] = {**{k: getattr(self.view, k) for k in LINK_VIEW_KEYS},
+                             "freq_range_mhz": [float(lo), float(hi)]}
+        return state
+
+    async def share_link(self) -> dict:
+        """``cassisLite.shareLink()``: ``{fragment, notes}``; the page makes the link
+        (its address + ``#`` + fragment) and copies it."""
+        from cassis_lite.app.link import encode_state
+
+        state = self.link_state()
+        sp, notes = self.session.spectrum, []
+        if sp is not None and "spectrum" not in state:
+            notes.append(f"{sp.name} was opened from a local file: a link holds no file, so it gives the "
+                         "model and the line filters on the default sample")
+        elif sp is not None and sp.meta.get("processing"):
+            notes.append("the processing of the spectrum (baseline, smoothing...) is not in the link")
+        return {"fragment": encode_state(state), "notes": notes}
+
+    async def restore_link(self, state: dict) -> list[str]:
+        """Apply a link's state (decoded by :func:`cassis_lite.app.link.decode_state`): the
+        spectrum, the model, the line filters, the view. Each part that cannot be applied is
+        left as it is and said in the returned messages."""
+        problems = []
+        s = self.session
+        db = state.get("database")
+        if db and db != s.db.meta.get("content_sha256", "")[:16]:
+            problems.append("the link was made with another line database: its lines and model may differ here")
+        source = state.get("spectrum")
+        if isinstance(source, dict) and source:
+            try:
+                if source.get("sample") is not None:
+                    if source["sample"] not in self.samples:
+                        raise CassisError(f"the link's sample {str(source['sample'])!r} is not bundled here")
+                    self.open_sample(source["sample"])
+                elif source.get("url") is not None and self.fetch_url is not None:
+                    url = str(source["url"])
+                    self.load(await self.fetch_url(url), url.rsplit("/", 1)[-1] or url, source_url=url)
+            except CassisError as exc:
+                problems.append(f"the link's spectrum: {exc}")
+        if isinstance(state.get("model"), dict):
+            try:
+                s.set_model(state["model"])
+            except CassisError as exc:
+                problems.append(f"the link's model: {exc}")
+        if isinstance(state.get("lines"), dict):
+            try:
+                s.set_filters(state["lines"])
+            except CassisError as exc:
+                problems.append(f"the link's line filters: {exc}")
+        view = state.get("view") if s.spectrum is not None and source else None
+        if isinstance(view, dict):
+            for key in LINK_VIEW_KEYS:  # one at a time, in this order: each redraws what it changes
+                if key in view and view[key] != getattr(self.view, key):
+                    try:
+                        setattr(self.view, key, view[key])
+                    except (ValueError, TypeError) as exc:
+                        problems.append(f"the link's {key} {view[key]!r}: {str(exc).splitlines()[0][:120]}")
+            rng = view.get("freq_range_mhz")
+            try:
+                lo, hi = sorted(float(x) for x in rng)
+                if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+                    raise ValueError
+                self.plot.show_freq_range(lo, hi)
+            except (TypeError, ValueError):
+                if rng is not None:
+                    problems.append(f"the link's range {rng!r} is not two frequencies (MHz): the whole spectrum is shown")
+        return problems
 
     async def collect_garbage(self) -> dict:
         """``cassisLite.collectGarbage()``: a full collection in the worker (a check that nothing

@@ -14,6 +14,7 @@ import json
 import math
 from urllib.parse import parse_qs, urljoin
 
+from cassis_lite.app.link import decode_state
 from cassis_lite.app.runtime import ensure_packages, lazy_package_for
 from cassis_lite.app.state import to_jsonable
 from cassis_lite.app.view import CassisView
@@ -142,13 +143,24 @@ async def start(site_json: str, start_json: str):
     _app["view"] = view
     mark("view built")
     problems = []
+    link = None
+    try:
+        link = decode_state(start_msg.get("hash", ""))
+    except CassisError as exc:
+        problems.append(str(exc))
+    if link is not None and link.get("spectrum"):
+        problems += await view.restore_link(link)  # its spectrum first: no other is opened before it
+        link = None if view.session.spectrum is not None else \
+            {k: v for k, v in link.items() if k not in ("spectrum", "database")}
     url = _param(params, "spectrum")
     sample = _param(params, "sample")
     if sample and sample not in samples:
         problems.append(f"unknown sample {sample!r} (bundled: {', '.join(samples)})")
     try:
-        if url:
-            view.load(await fetch_bytes(urljoin(start_msg["href"], url)), url.rsplit("/", 1)[-1])
+        if view.session.spectrum is not None:
+            pass
+        elif url:
+            view.load(await fetch_bytes(urljoin(start_msg["href"], url)), url.rsplit("/", 1)[-1], source_url=url)
         elif sample in samples:
             view.open_sample(sample)
         elif samples:
@@ -157,6 +169,8 @@ async def start(site_json: str, start_json: str):
         problems.append(str(exc))
     mark("spectrum loaded")
     problems += apply_url_parameters(view, params)
+    if link is not None:
+        problems += await view.restore_link(link)
     if "demo" in parse_qs(start_msg.get("search", "").lstrip("?"), keep_blank_values=True):
         view.demo.start()
     if problems:
@@ -225,7 +239,7 @@ async def _call(method: str, args: list, data):
     view: CassisView = _app["view"]
     if method == "loadSpectrum":
         name = str(args[0] if args else "") or "spectrum"
-        view.load(_as_bytes(data), name)
+        view.load(_as_bytes(data), name, source_url=str(args[1]) if len(args) > 1 and args[1] else None)
         return view.session.state()["spectrum"]
     if method == "probeFile":
         # the page sends a file's first 64 KiB and its size before reading it whole

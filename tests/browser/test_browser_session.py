@@ -269,3 +269,103 @@ def test_model_saved_as_json_and_loaded_back(app, tmp_path):
     err = app.page.locator(".cl-card-error", has_text="cassis_c4h_cc3h2.ltm").first
     err.wait_for(timeout=30_000)
     assert app.api("getState")["model"]["components"][0]["tex_k"] == 123.0
+
+
+# --------------------------------------------------------------------------- exports and links
+
+def test_the_cards_export_the_spectrum_model_and_lines_as_votable_fits_and_csv(app):
+    import io
+    import warnings
+
+    from astropy.io import fits
+    from astropy.io.votable import parse
+
+    from cassis_lite.readers import read_spectrum
+    from cassis_lite.vo.linelist import transitions_from_votable
+
+    app.api("loadSpectrum", "samples/" + SAMPLE)
+    state = app.api("getState")
+
+    def download(card, label):
+        app.open_tab(card)
+        with app.page.expect_download(timeout=60_000) as info:
+            app.page.locator(f".cl-export-{ {'Spectra': 'spectrum', 'Model': 'model', 'Lines': 'lines'}[card]}") \
+                .get_by_role("button", name=label).click()
+        return info.value.suggested_filename, open(info.value.path(), "rb").read()
+
+    name, data = download("Spectra", "VOTable")
+    assert name == "I16293_Synthetic_CO.vot"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = parse(io.BytesIO(data), verify="exception").get_first_table().to_table()
+    ours = cpython_spectrum()
+    np.testing.assert_array_equal(table["FREQ"], ours.freq_mhz)
+    np.testing.assert_array_equal(table["FLUX"], ours.intensity)
+
+    name, data = download("Model", "FITS")
+    assert name == "cassis_lite_model.fits"
+    model = app.api("getModel")
+    with fits.open(io.BytesIO(data)) as hdul:
+        np.testing.assert_array_equal(hdul[1].data["FREQ"], model["freq_mhz"])
+        np.testing.assert_allclose(hdul[1].data["FLUX"], model["intensity"], rtol=1e-15, atol=0)
+
+    name, data = download("Lines", "VOTable")
+    got = transitions_from_votable(data)
+    f = np.array(ours.freq_mhz)
+    want = app.api("getLines", state["filters"])
+    np.testing.assert_array_equal(got.freq_mhz, [r["freq_mhz"] for r in want])
+    assert got.species_names.tolist() == [r["species"] for r in want]
+    assert len(want) > 0 and f[0] <= got.freq_mhz.min() and got.freq_mhz.max() <= f[-1]
+    spectrum = read_spectrum(download("Spectra", "CSV")[1], name="x.csv")
+    np.testing.assert_array_equal(spectrum.freq_mhz, ours.freq_mhz)
+
+
+def test_copy_link_then_opening_it_restores_the_screen(browser, base_url):
+    first, context = new_app(browser, base_url, "index.html?sample=" + OTHER)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url.rstrip("/"))
+    try:
+        first.open_tab("Lines")
+        field = first.page.get_by_label("Species (comma separated, empty = all)")
+        field.fill("CH3CN")
+        field.press("Enter")
+        wait_for(lambda: first.api("getState")["filters"]["species"] == ["CH3CN"], what="the typed filter")
+        cfg = first.api("getState")["model"]
+        cfg["components"][0]["tex_k"] = 71.0
+        first.api("setModel", cfg)
+        assert first.page.evaluate(SET_BY_TITLE, ["x axis", "value", "km/s", None])  # the top bar's x axis
+        wait_for(lambda: first.api("getState")["view"]["x_unit"] == "km/s", what="the km/s axis")
+        first.page.click("#cl-share")
+        link = wait_for(lambda: first.page.input_value("#cl-share-link"), what="the link")
+        assert "#state=" in link and "Link copied" in first.page.inner_text("#cl-drop-status")
+        assert first.page.evaluate("navigator.clipboard.readText()") == link
+        made = first.api("getState")
+        made_range = first.page.evaluate(RANGE, "x_range")
+        first.screenshot("link-made.png")
+    finally:
+        context.close()
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        from conftest import AppPage
+
+        second = AppPage(context.new_page(), base_url)
+        second.page.goto(link)
+        second.page.wait_for_function("() => document.documentElement.dataset.cassisState !== 'loading'",
+                                      timeout=180_000)
+        assert second.page.evaluate("document.documentElement.dataset.cassisState") == "ready"
+        got = second.api("getState")
+        assert got["spectrum"]["name"] == OTHER and got["filters"] == made["filters"]
+        assert got["model"] == made["model"] and got["view"] == made["view"]
+        np.testing.assert_allclose(second.page.evaluate(RANGE, "x_range"), made_range, rtol=1e-9)
+        assert second.page.locator(".cl-message").first.is_hidden()
+        second.screenshot("link-opened.png")
+        # a damaged link: said, and the app starts as without it
+        second.page.goto(base_url + "index.html#state=eJyrVkrLz1eyUlBKSi")
+        second.page.wait_for_function("() => document.documentElement.dataset.cassisState !== 'loading'",
+                                      timeout=180_000)
+        assert second.page.evaluate("document.documentElement.dataset.cassisState") == "ready"
+        assert "the link's state is damaged" in second.text(".cl-message")
+        assert second.api("getState")["spectrum"]["name"] == SAMPLE
+        assert not off_origin(second.requests, base_url)
+    finally:
+        context.close()

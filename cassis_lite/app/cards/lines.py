@@ -29,6 +29,7 @@ class LinesCard(Card):
         self.eup_input = pn.widgets.FloatInput(name="E_up max (K)", value=None, start=0.0, width=120)
         self.aij_input = pn.widgets.FloatInput(name="A_ij min (s^-1)", value=None, start=0.0, width=120)
         self._debounce = Debouncer(self._apply)
+        self._showing = False
         self.species_input.param.watch(lambda *e: self._typed(), "value_input")
         self.species_input.param.watch(lambda *e: self._typed(now=True), "value")
         for w in (self.eup_input, self.aij_input):
@@ -71,6 +72,8 @@ class LinesCard(Card):
 
     # ------------------------------------------------------------------ filters
     def _typed(self, now: bool = False) -> None:
+        if self._showing:  # the widgets are being set from the session's filters: nothing was typed
+            return
         if now:
             self._apply()
         else:
@@ -92,11 +95,15 @@ class LinesCard(Card):
         """The widgets show the session's filters (after a script or a URL parameter set them)."""
         f = self.session.filters
         text = ", ".join(f.species or [])
-        if self.species_input.value != text:
-            self.species_input.value = text
-        for w, v in ((self.eup_input, f.eup_max_k), (self.aij_input, f.aij_min)):
-            if w.value != v:
-                w.value = v
+        self._showing = True
+        try:
+            if self.species_input.value != text or self.species_input.value_input != text:
+                self.species_input.param.update(value=text, value_input=text)
+            for w, v in ((self.eup_input, f.eup_max_k), (self.aij_input, f.aij_min)):
+                if w.value != v:
+                    w.value = v
+        finally:
+            self._showing = False
 
     def show_count(self) -> None:
         n = len(self.plot.lines_source.data["x"])
