@@ -202,6 +202,10 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
         if (samples_dir / extra).exists():
             put(f"samples/{extra}", (samples_dir / extra).read_bytes())
 
+    # The SAMP Web Profile client, loaded when the user connects to a hub (web/samp-link.js).
+    sampjs = manifest["sampjs"]
+    put("vendor/samp.js", samp_script(site_fetch.fetch_npm(sampjs, {sampjs["file"]})[sampjs["file"]]))
+
     # The shell (web/), except the templated files.
     from cassis_lite.commands.serve import DOCUMENT_CSP
 
@@ -268,6 +272,20 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
     total = sum(f["bytes"] for f in files.values())
     log(f"build_site: {len(files)} files, {total / 1e6:.1f} MB in {out} ({time.time() - t0:.1f} s), build {build_id}")
     return site_lock
+
+
+SAMPJS_EXPORT = b"module.exports = { samp }"
+
+
+def samp_script(source: bytes) -> bytes:
+    """sampjs as a classic script that defines ``self.samp`` and nothing else: it ends with a
+    CommonJS ``module.exports`` line (it would throw in a page), so the file is wrapped in a
+    function with a ``module`` of its own. Refuses a file that does not end as expected."""
+    body = source.rstrip()
+    if not body.endswith(SAMPJS_EXPORT) or body.count(SAMPJS_EXPORT) != 1:
+        raise SystemExit("build_site: sampjs does not end with its module.exports line: check the pinned version")
+    return (b"// sampjs 1.0.3 (CC0-1.0, Mark Taylor), wrapped by CASSIS lite's build_site.py\n"
+            b"(function () {\nvar module = { exports: {} };\n" + body + b";\nself.samp = module.exports.samp;\n})();\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -240,6 +240,9 @@
     },
     exportFigure,
     shareLink,
+    sampConnect,
+    sampSend,
+    sampClients: () => self.cassisSamp.clients(),
   };
   const api = new Proxy(own, {
     get(target, name) {
@@ -317,7 +320,57 @@
       }
     });
   }
-  ready.then(() => { setupDropZone(); setupExport(); setupShare(); }, () => {});
+  // SAMP (web/samp-link.js): the connect button, the status light, the applications on the hub
+  function showSamp(connected, clients) {
+    const light = document.getElementById("cl-samp-light");
+    const row = document.getElementById("cl-samp-send-row");
+    const list = document.getElementById("cl-samp-clients");
+    const to = document.getElementById("cl-samp-to");
+    const button = document.getElementById("cl-samp-connect");
+    if (!light) return;
+    const label = connected ? "SAMP: connected" : "SAMP: not connected";
+    light.classList.toggle("cl-on", connected);
+    light.title = label;
+    light.setAttribute("aria-label", label);
+    row.hidden = !connected;
+    button.textContent = connected ? "Connected to SAMP" : "Connect to SAMP hub";
+    button.disabled = connected;
+    const others = (clients || []).filter((c) => !c.hub);
+    list.textContent = connected ? "on the hub: " + (others.map((c) => c.name).join(", ") || "no other application") : "";
+    const keep = to.value;
+    while (to.options.length > 1) to.remove(1);
+    for (const c of others) to.add(new Option(c.name, c.id));
+    to.value = others.some((c) => c.id === keep) ? keep : "";
+  }
+  async function sampConnect() {
+    await ready;
+    const answer = await self.cassisSamp.connect(api, dropStatus);
+    showSamp(true, answer.clients);
+    return answer;
+  }
+  async function sampSend(kind, recipient) {
+    await ready;
+    return self.cassisSamp.send(api, kind, recipient || null);
+  }
+  function setupSamp() {
+    const button = document.getElementById("cl-samp-connect");
+    if (!button || !self.cassisSamp) return;
+    self.cassisSamp.onChange(async (state) => {
+      if (state === "off") { showSamp(false, []); return; }
+      try { showSamp(true, await self.cassisSamp.clients()); } catch (err) { showSamp(false, []); }
+    });
+    button.addEventListener("click", () => {
+      dropStatus("Connecting to the SAMP hub...");
+      sampConnect().then(() => dropStatus("Connected to the SAMP hub."), (err) => dropStatus(String(err && err.message || err), true));
+    });
+    document.getElementById("cl-samp-send").addEventListener("click", () => {
+      const kind = document.getElementById("cl-samp-what").value;
+      sampSend(kind, document.getElementById("cl-samp-to").value).then(
+        (r) => dropStatus(`Sent the ${kind} (${r.mtype}) to ${r.recipients.length} application(s).`),
+        (err) => dropStatus(String(err && err.message || err), true));
+    });
+  }
+  ready.then(() => { setupDropZone(); setupExport(); setupShare(); setupSamp(); }, () => {});
 
   // ---- cross-origin embedding: the same calls through postMessage --------------------------
   const allowed = new Set([location.origin].concat(SITE.allowedOrigins || []));

@@ -17,7 +17,7 @@ self.addEventListener("install", (event) => {
     const startup = site.snapshot
       ? ["unzstd-worker.js", "vendor/zstddec.js", site.snapshot.bundle, site.snapshot.memory, site.snapshot.later]
       : site.startupPackages.map((n) => "pyodide/" + lock.packages[n].file_name);
-    const urls = ["./", "index.html", "main.js", "worker.js", "bundle.js", "style.css", "config.js",
+    const urls = ["./", "index.html", "main.js", "samp-link.js", "vendor/samp.js", "worker.js", "bundle.js", "style.css", "config.js",
       "pyodide/pyodide.js", "pyodide/pyodide.asm.js", "pyodide/pyodide.asm.wasm",
       "pyodide/python_stdlib.zip", "pyodide/pyodide-lock.json"]
       .concat(site.bokehJs, site.panelJs)

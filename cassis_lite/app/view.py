@@ -154,6 +154,7 @@ class CassisView:
     def api(self) -> dict:
         """``window.cassisLite`` calls: the view's and those every card declares."""
         out = {"getState": self.get_state, "collectGarbage": self.collect_garbage, "shareLink": self.share_link,
+               "exportText": self.export_text,
                **self.demo.api}
         for card in self.cards:
             out.update(card.api)
@@ -487,6 +488,20 @@ class CassisView:
                 if rng is not None:
                     problems.append(f"the link's range {rng!r} is not two frequencies (MHz): the whole spectrum is shown")
         return problems
+
+    async def export_text(self, kind: str, fmt: str = "votable") -> dict:
+        """``cassisLite.exportText(kind, fmt)``: the export buttons' file of 'spectrum', 'model'
+        or 'lines' as text (VOTable or CSV): ``{name, media_type, text}`` (what SAMP sends)."""
+        from cassis_lite.vo.exports import MEDIA_TYPES
+
+        cards = {"spectrum": self.spectra_card, "model": self.model_card, "lines": self.lines_card}
+        if kind not in cards:
+            raise CassisError(f"unknown export {kind!r}: spectrum, model or lines")
+        if fmt not in ("votable", "csv"):
+            raise CassisError(f"a text export is votable or csv, got {fmt!r}")
+        buttons = cards[kind].exports
+        name = next(b.filename for b in buttons.buttons if b.filename.endswith(".vot" if fmt == "votable" else ".csv"))
+        return {"name": name, "media_type": MEDIA_TYPES[fmt], "text": buttons.data(fmt).decode("utf-8")}
 
     async def collect_garbage(self) -> dict:
         """``cassisLite.collectGarbage()``: a full collection in the worker (a check that nothing

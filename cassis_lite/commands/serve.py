@@ -52,13 +52,20 @@ MIME_TYPES = {
 }
 
 
+#: origins of a SAMP hub's Web Profile (the standard port 21012): what a page that talks to a
+#: hub with sampjs must be allowed to connect to (``connect-src`` of DOCUMENT_CSP); the hub
+#: answers with CORS headers for the page's origin.
+SAMP_HUB_ORIGINS = ("http://localhost:21012", "http://127.0.0.1:21012")
 #: Content-Security-Policy of the site's pages, sent by this server and written into every page as
 #: a <meta> by the site builder (so that a static host serves it too): scripts only from files of
 #: the site (no inline script, no event-handler attribute, no eval), nothing from another origin.
 #: Inline styles stay allowed: Bokeh and Panel lay out with style attributes, and a style cannot
 #: run code.
+#: ``connect-src`` also names the SAMP hub's Web Profile (the standard port 21012 on this machine):
+#: the page talks to it only after the user clicks "Connect to SAMP hub".
 DOCUMENT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self'; "
+                "img-src 'self' data: blob:; font-src 'self' data:; "
+                f"connect-src 'self' {' '.join(SAMP_HUB_ORIGINS)}; worker-src 'self'; "
                 "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
 #: A Web Worker gets the policy of its own script's response, not the page's. The Python worker
 #: compiles WebAssembly and runs the JavaScript that Panel hands to Pyodide (eval): allowed there,
@@ -67,10 +74,6 @@ DOCUMENT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
 WORKER_CSP = "default-src 'self'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src 'self' data:"
 
 
-#: origins of a SAMP hub's Web Profile (the standard port 21012): what a page that talks to a
-#: hub with sampjs must be allowed to connect to (``connect-src``); the hub answers with CORS
-#: headers for the page's origin. Not in DOCUMENT_CSP: see docs/vo.md, "SAMP".
-SAMP_HUB_ORIGINS = ("http://localhost:21012", "http://127.0.0.1:21012")
 #: policy of a shared item and of a SLAP answer (data only: nothing in it may run in this origin)
 SHARE_CSP = "default-src 'none'; sandbox"
 

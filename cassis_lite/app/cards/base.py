@@ -93,16 +93,20 @@ class ExportButtons:
         for b in self.buttons:
             b.disabled = disabled
 
-    def _data(self, fmt: str) -> io.BytesIO:
+    def data(self, fmt: str) -> bytes:
+        """The export as ``fmt`` (csv, votable, fits); :class:`CassisError` if there is nothing."""
         from cassis_lite.vo import exports
 
-        self.card.clear_error()
         got = self.source()
+        if got is None:
+            raise CassisError(f"no {self.kind} to export yet")
+        obj, config = got if isinstance(got, tuple) else (got, None)
+        return exports.export(self.kind, obj, fmt, config=config)
+
+    def _data(self, fmt: str) -> io.BytesIO:
+        self.card.clear_error()
         try:
-            if got is None:
-                raise CassisError(f"no {self.kind} to export yet")
-            obj, config = got if isinstance(got, tuple) else (got, None)
-            return io.BytesIO(exports.export(self.kind, obj, fmt, config=config))
+            return io.BytesIO(self.data(fmt))
         except CassisError as exc:
             self.card.show_error(f"Export: {exc}")
         except Exception as exc:  # keep the page alive; say what failed
