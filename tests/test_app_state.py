@@ -445,3 +445,76 @@ def test_the_parts_of_a_link_that_do_not_apply_are_said_and_the_rest_applies(app
     for part in ("another line database", "sample 'nope.fits' is not bundled", "line filters", "model"):
         assert part in text, text
     assert app.link_state() == before  # nothing applied that could not be
+
+
+def test_component_one_switches_to_non_lte_and_its_sliders_drive_radex(app, line_db):
+    card = app.model_card
+    card.param.update(species="CO", log_ntot=16.5)
+    card.excitation = "non-LTE (RADEX)"
+    assert not card.message.visible, card.message.object
+    comp = app.session.model_config.components[0]
+    assert comp.model == "radex" and comp.tkin_k == card.tkin_k and comp.density_cm3 == {"H2": 1e4}
+    assert not card.sliders["tex_k"].visible and card.sliders["tkin_k"].visible and card.sliders["log_nh2"].visible
+    card.param.update(tkin_k=80.0, log_nh2=5.5, geometry="lvg")
+    comp = app.session.model_config.components[0]
+    assert (comp.tkin_k, comp.geometry) == (80.0, "lvg")
+    assert comp.density_cm3["H2"] == pytest.approx(10 ** 5.5, rel=1e-12)
+    # the plotted model is the command line's for the same JSON
+    cfg = app.session.model_config
+    expected = compute_spectrum(cfg, app.session.spectrum.freq_mhz, line_db)
+    np.testing.assert_allclose(app.session.model.intensity, expected.intensity, rtol=1e-12, atol=1e-12)
+    assert np.nanmax(app.session.model.intensity) > 0.1
+    assert app.plot.model_legend.label.value == "non-LTE model"
+    assert card.table._widgets[(0, None, "tkin_k")].value == 80.0  # the table shows T_kin, not T_ex
+    # a script's RADEX model shows in the card; back to LTE, T_ex rules again
+    d = cfg.to_dict()
+    d["components"][0].update(tkin_k=25.0, density_cm3={"pH2": 1e3, "oH2": 3e3})
+    call(app, "setModel", d)
+    assert card.tkin_k == 25.0 and card.log_nh2 == pytest.approx(math.log10(4e3), rel=1e-12)
+    card.log_nh2 = math.log10(8e3)  # p-H2 and o-H2 scaled together
+    dens = app.session.model_config.components[0].density_cm3
+    assert dens["pH2"] == pytest.approx(2e3) and dens["oH2"] == pytest.approx(6e3)
+    card.excitation = "LTE"
+    comp = app.session.model_config.components[0]
+    assert comp.model == "lte" and comp.tex_k == card.tex_k and card.sliders["tex_k"].visible
+    assert app.plot.model_legend.label.value == "LTE model"
+
+
+def test_non_lte_for_a_species_without_collision_data_is_said_and_the_model_stays(app):
+    card = app.model_card
+    card.species = "13C18O"  # in the line database, no collision rates
+    before = app.session.model_config.to_dict()
+    card.excitation = "non-LTE (RADEX)"
+    assert card.message.visible and "13C18O" in card.message.object
+    assert app.session.model_config.to_dict() == before and card.excitation == "LTE"
+
+
+def test_radex_call_returns_the_command_lines_json(app, line_db):
+    import subprocess
+    import sys
+
+    got = call(app, "radex", {"species": "CO", "tkin_k": [20, 60], "density_cm3": {"H2": 1e4}, "ntot_cm2": 1e16,
+                              "fwhm_kms": 2, "fmax_mhz": 700000})
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "radex", "--species", "CO", "--tkin", "20", "60",
+                          "--nh2", "1e4", "--ntot", "1e16", "--fwhm", "2", "--fmax", "700000", "--format", "json",
+                          "--db", str(line_db.path)], capture_output=True, text=True, check=True)
+    assert json.loads(json.dumps(got)) == json.loads(out.stdout)
+    assert len(got["models"]) == 2 and got["models"][0]["lines"][0]["transition"] == "1 -> 0"
+    with pytest.raises(Exception, match="unknown radex option 'nh2'"):
+        call(app, "radex", {"species": "CO", "nh2": 1e4})
+
+
+def test_the_fit_card_fits_t_kin_and_density_of_a_radex_component(app):
+    card = app.model_card
+    card.param.update(species="CO", log_ntot=16.3)
+    card.excitation = "non-LTE (RADEX)"
+    card.param.update(tkin_k=60.0, log_nh2=5.0)
+    d = call(app, "fit", None)
+    p = d["parameters"]
+    assert {"c1_tkin", "c1_density_H2", "c1_ntot_CO", "c1_fwhm", "c1_vlsr"} <= set(p)
+    # the I16293 sample is an LTE synthetic spectrum: the non-LTE fit goes to densities above
+    # CO 5-4's critical density (towards the LTE limit; the two lines leave n poorly bound) and finds
+    # the line width and velocity of the LTE fit (4.90, 3.82 km/s)
+    assert p["c1_density_H2"]["value"] > 1e5
+    assert p["c1_vlsr"]["value"] == pytest.approx(3.82, abs=0.05) and p["c1_fwhm"]["value"] == pytest.approx(4.9, abs=0.15)
+    assert app.session.model_config.components[0].model == "radex"  # the result became the model

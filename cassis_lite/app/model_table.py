@@ -81,6 +81,13 @@ class ModelTable:
         self._widgets[key] = widget
         return widget
 
+    @staticmethod
+    def _fields(comp: dict):
+        """The component's fields: T_kin instead of T_ex for a non-LTE (RADEX) component."""
+        if comp.get("model") == "radex":
+            return (("tkin_k", "T_kin (K)", 0.1),) + COMPONENT_FIELDS[1:]
+        return COMPONENT_FIELDS
+
     def _build(self, cfg: dict):
         self._widgets = {}
         cards = []
@@ -89,7 +96,7 @@ class ModelTable:
             name = comp.get("name") or f"c{ci + 1}"
             fields = [self._watch(pn.widgets.FloatInput(name=f"{name}: {label}", value=comp.get(key), start=start,
                                                         width=140, margin=(2, 3)), (ci, None, key))
-                      for key, label, start in COMPONENT_FIELDS]
+                      for key, label, start in self._fields(comp)]
             switches = [self._watch(pn.widgets.Checkbox(name=label, value=bool(comp.get(key, key == "enabled")),
                                                         margin=(2, 6)), (ci, None, key), bool)
                         for key, label in SWITCHES]
@@ -111,7 +118,8 @@ class ModelTable:
             rm = pn.widgets.Button(name=f"\u2212 {name}", width=60, margin=(2, 3), disabled=n_comps == 1)
             rm.on_click(lambda e, c=ci: self.on_action(("remove_component", c)))
             rows.append(pn.Row(add, rm))
-            cards.append(pn.Column(pn.pane.HTML(f"<b>Component {esc(name)}</b>", margin=(0, 5)), *rows,
+            kind = " (non-LTE, RADEX: n and the geometry in its JSON)" if comp.get("model") == "radex" else ""
+            cards.append(pn.Column(pn.pane.HTML(f"<b>Component {esc(name)}</b>{kind}", margin=(0, 5)), *rows,
                                    sizing_mode="stretch_width", css_classes=["cl-component"]))
         self.rows.objects = cards
 
@@ -120,13 +128,13 @@ class ModelTable:
         update the values that changed (each resulting action is a no-op)."""
         if cfg is None or not cfg.get("components"):
             return
-        shape = tuple((c.get("name"), len(c["species"])) for c in cfg["components"])
+        shape = tuple((c.get("name"), c.get("model", "lte"), len(c["species"])) for c in cfg["components"])
         if shape != self._shape:
             self._shape = shape
             self._build(cfg)
             return
         for ci, comp in enumerate(cfg["components"]):
-            for key, *_ in COMPONENT_FIELDS:
+            for key, *_ in self._fields(comp):
                 self._set(self._widgets[(ci, None, key)], comp.get(key))
             for key, _ in SWITCHES:
                 self._set(self._widgets[(ci, None, key)], bool(comp.get(key, key == "enabled")))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from bokeh.core.properties import value
 from bokeh.core.property.validation import validate as bokeh_validation
 from bokeh.models import (
     BoxZoomTool,
@@ -88,6 +89,13 @@ def thin_labels(x: np.ndarray, lo: float, hi: float, slots: int = LABEL_SLOTS) -
     return keep
 
 
+def model_label(cfg) -> str:
+    """The model's legend: LTE, non-LTE (RADEX) or both, from its enabled components."""
+    kinds = {c.model for c in (cfg.components if cfg is not None else []) if c.enabled}
+    return {frozenset({"radex"}): "non-LTE model", frozenset({"lte", "radex"}): "LTE + non-LTE model"}.get(
+        frozenset(kinds), "LTE model")
+
+
 def _new_plot(height, name, x_range, y_range, backend, tools=()):
     """A Bokeh plot built from models (``figure()`` imports pandas)."""
     p = Plot(height=height, sizing_mode="stretch_width", x_range=x_range, y_range=y_range, output_backend=backend,
@@ -155,9 +163,10 @@ class SpectrumPlot:
         p.toolbar.active_scroll = wheel
         # the components' entry is listed only while they are drawn (an empty multi-line has no swatch)
         self.components_legend = LegendItem(label="components", renderers=[self.components_renderer], visible=False)
+        self._model_label = "LTE model"
+        self.model_legend = LegendItem(label=self._model_label, renderers=[self.model_renderer])
         p.add_layout(Legend(items=[LegendItem(label="spectrum", renderers=[self.spectrum_renderer]),
-                                   LegendItem(label="LTE model", renderers=[self.model_renderer]),
-                                   self.components_legend],
+                                   self.model_legend, self.components_legend],
                             location="top_left", click_policy="hide", background_fill_alpha=0.7))
         self.plot = p
         r = _new_plot(130, "residual_plot", self.x_range, self.residual_range, backend)
@@ -328,6 +337,10 @@ class SpectrumPlot:
             self.components_legend.visible = False
             self.autoscale_y()
             return
+        label = model_label(self.session.model_config)
+        if label != self._model_label:  # a value, not a column name (a plain string would be read as a field)
+            self._model_label = label
+            self.model_legend.label = value(label)
         same_grid = m.freq_mhz.shape == sp.freq_mhz.shape and np.array_equal(m.freq_mhz, sp.freq_mhz)
         fm = self.y_factor(m.freq_mhz, m.unit)
         fs = self.y_factor(sp.freq_mhz, sp.y_unit)

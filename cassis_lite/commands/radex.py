@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
-
-import numpy as np
 
 from cassis_lite.commands import warn
 from cassis_lite.commands.lines import _print_table, add_db_option
 from cassis_lite.constants import T_CMB
 from cassis_lite.errors import RadexError
 from cassis_lite.linedb import LineDatabase
-from cassis_lite.radex import GEOMETRIES, partner_name, solve
-
-LINE_COLUMNS = ("transition", "freq_mhz", "eup_k", "tex_k", "tau", "t_r_k", "pop_up", "pop_low", "flux_kkms")
-MODEL_COLUMNS = ("tkin_k", "density_cm3", "ntot_cm2", "fwhm_kms")
+from cassis_lite.radex import GEOMETRIES, partner_name
+from cassis_lite.radex.report import LINE_COLUMNS, MODEL_COLUMNS, radex_grid
 
 
 def register(subparsers) -> None:
@@ -49,7 +44,7 @@ def register(subparsers) -> None:
 
 
 def _colliders(args) -> dict:
-    """Partner -> density (scalar, or the --nh2 vector as the grid's second axis)."""
+    """Partner -> density (cm^-3; the --nh2 values as a list: the grid's second axis)."""
     dens = {}
     for text in args.collider:
         for item in filter(None, (s.strip() for s in text.split(","))):
@@ -64,46 +59,21 @@ def _colliders(args) -> dict:
     if args.nh2 is not None:
         if "H2" in dens:
             raise RadexError("give the H2 density once (--nh2 or --collider H2=...)")
-        dens["H2"] = np.array(args.nh2)[None, :, None, None]
+        dens["H2"] = list(args.nh2)
     if not dens:
         raise RadexError("give the collision partners' densities: --nh2 CM-3 or --collider NAME=CM-3")
     return dens
 
 
-def _number(x):
-    x = float(x)
-    return None if not math.isfinite(x) else x
-
-
 def run_radex(args) -> int:
     db = LineDatabase(args.db)
-    data = db.collision_data(args.species)
-    dens = _colliders(args)
-    tkin = np.array(args.tkin)[:, None, None, None]
-    ntot = np.array(args.ntot)[None, None, :, None]
-    fwhm = np.array(args.fwhm)[None, None, None, :]
-    res = solve(data, tkin, dens, ntot, fwhm, args.tbg, args.geometry)
-    for w in res.warnings:
+    report = radex_grid(db.collision_data(args.species), args.tkin, _colliders(args), args.ntot, args.fwhm,
+                        args.tbg, args.geometry, args.fmin, args.fmax)
+    for w in report["warnings"]:
         warn(w)
-    keep = np.ones(data.n_lines, dtype=bool)
-    if args.fmin is not None:
-        keep &= data.freq_mhz >= args.fmin
-    if args.fmax is not None:
-        keep &= data.freq_mhz <= args.fmax
-    lines = np.flatnonzero(keep)
-    labels = data.line_labels
-    shape = res.converged.shape
-    models = []
-    for idx in np.ndindex(shape):
-        density = {k: float(np.broadcast_to(v, shape)[idx]) for k, v in dens.items()}
-        rows = [{"transition": labels[i], "freq_mhz": float(data.freq_mhz[i]), "eup_k": float(data.eup_k[i]),
-                 **{k: _number(getattr(res, k)[idx + (i,)]) for k in LINE_COLUMNS[3:]}} for i in lines]
-        models.append({"tkin_k": args.tkin[idx[0]], "density_cm3": density, "ntot_cm2": args.ntot[idx[2]],
-                       "fwhm_kms": args.fwhm[idx[3]], "tbg_k": args.tbg, "geometry": args.geometry,
-                       "converged": bool(res.converged[idx]), "iterations": int(res.iterations[idx]), "lines": rows})
+    models = report["models"]
     if args.format == "json":
-        json.dump({"species": data.species, "file": data.source_file, "models": models, "warnings": res.warnings},
-                  sys.stdout, indent=1)
+        json.dump(report, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     grid = len(models) > 1
@@ -126,6 +96,7 @@ def run_radex(args) -> int:
     _print_table(header, [[("nan" if v is None else fmt.get(h, "{}").format(v)) for h, v in zip(header, row)]
                           for row in out])
     bad = sum(not m["converged"] for m in models)
-    print(f"{data.species} ({data.source_file}): {len(models)} model{'s' * grid}, {len(lines)} lines"
+    n_lines = len(models[0]["lines"]) if models else 0
+    print(f"{report['species']} ({report['file']}): {len(models)} model{'s' * grid}, {n_lines} lines"
           + (f"; {bad} not converged" if bad else ""), file=sys.stderr)
     return 0

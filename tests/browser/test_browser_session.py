@@ -369,3 +369,32 @@ def test_copy_link_then_opening_it_restores_the_screen(browser, base_url):
         assert not off_origin(second.requests, base_url)
     finally:
         context.close()
+
+
+def test_a_component_switched_to_non_lte_in_the_model_card_is_radex_as_on_the_command_line(app):
+    from cassis_lite.linedb import LineDatabase
+    from cassis_lite.lte import ModelConfig, compute_spectrum
+
+    app.api("loadSpectrum", "samples/" + SAMPLE)
+    app.open_tab("Model")
+    app.page.get_by_role("button", name="non-LTE (RADEX)").click()
+    wait_for(lambda: app.api("getState")["model"]["components"][0].get("model") == "radex", timeout=60,
+             what="the RADEX component")
+    assert app.page.evaluate(SET_BY_TITLE, ["T_kin (K)", "value", 120.0, None])
+    wait_for(lambda: app.api("getState")["model"]["components"][0]["tkin_k"] == 120.0, what="T_kin")
+    cfg = app.api("getState")["model"]
+    got = app.api("getModel")
+    db = LineDatabase()
+    try:
+        expected = compute_spectrum(ModelConfig.from_dict(cfg), cpython_spectrum().freq_mhz, db)
+    finally:
+        db.close()
+    np.testing.assert_allclose(got["intensity"], expected.intensity, rtol=1e-9, atol=1e-12)
+    assert max(got["intensity"]) > 0.1
+    assert app.page.locator(".cl-card-error >> visible=true").count() == 0
+    labels = app.page.evaluate(f"""() => [...{DOC}.all_models].filter((m) => m.type === "LegendItem")
+        .map((m) => m.label && m.label.value)""")
+    assert "non-LTE model" in labels and "LTE model" not in labels
+    app.screenshot("model-radex.png")
+    app.page.get_by_role("button", name="LTE", exact=True).click()
+    wait_for(lambda: app.api("getState")["model"]["components"][0].get("model", "lte") == "lte", what="LTE again")

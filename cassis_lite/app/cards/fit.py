@@ -37,14 +37,20 @@ def fit_config_from_model(model: dict, free=("tex_k", "fwhm_kms", "vlsr_kms", "n
                           rms_k=None, calibration_percent=None) -> dict:
     """A fit configuration from a model config: the ``free`` parameters within broad bounds (T_ex
     /4..x4, FWHM /5..x5, v_lsr +-2 FWHM, N /1e3..x1e3, size /10..x10), fitted over v_lsr +-
-    ``window_fwhm`` FWHM of each component."""
+    ``window_fwhm`` FWHM of each component. For a RADEX component "tex_k" frees T_kin (same
+    bounds) and "ntot_cm2" frees the partners' densities too (/1e3..x1e3)."""
     cfg = copy.deepcopy(model)
     cfg.pop("grid", None)
     lo, hi = math.inf, -math.inf
     for comp in cfg.get("components", []):
-        t, w, v = float(comp["tex_k"]), float(comp["fwhm_kms"]), float(comp.get("vlsr_kms", 0.0))
-        if "tex_k" in free:
-            comp["tex_k"] = {"value": t, "min": max(3.0, t / 4), "max": min(1000.0, 4 * t)}
+        radex = comp.get("model") == "radex"
+        t = float(comp["tkin_k"] if radex else comp["tex_k"])
+        w, v = float(comp["fwhm_kms"]), float(comp.get("vlsr_kms", 0.0))
+        if "tex_k" in free:  # the excitation temperature: T_ex, or T_kin of a RADEX component
+            comp["tkin_k" if radex else "tex_k"] = {"value": t, "min": max(3.0, t / 4), "max": min(1000.0, 4 * t)}
+        if radex and "ntot_cm2" in free:  # with N, the densities (fitted in log10 as N)
+            comp["density_cm3"] = {k: {"value": float(n), "min": float(n) / 1e3, "max": float(n) * 1e3}
+                                   for k, n in comp["density_cm3"].items()}
         if "fwhm_kms" in free:
             comp["fwhm_kms"] = {"value": w, "min": max(0.05, w / 5), "max": 5 * w}
         if "vlsr_kms" in free:

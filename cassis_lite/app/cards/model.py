@@ -26,7 +26,35 @@ TELESCOPES = {"12 m dish (APEX, ALMA antenna)": {"diameter_m": 12.0}, "IRAM 30 m
 #: (param, start, end, step) of each slider; a value beyond the range widens the slider
 SLIDERS = {"log_ntot": ("log10 N (cm^-2)", 10.0, 20.0, 0.05), "tex_k": ("T_ex (K)", 3.0, 300.0, 1.0),
            "fwhm_kms": ("FWHM (km/s)", 0.2, 30.0, 0.1), "vlsr_kms": ("v_lsr (km/s)", -50.0, 50.0, 0.1),
-           "size_arcsec": ("size (arcsec)", 0.5, 120.0, 0.5)}
+           "size_arcsec": ("size (arcsec)", 0.5, 120.0, 0.5), "tkin_k": ("T_kin (K)", 5.0, 500.0, 1.0),
+           "log_nh2": ("log10 n(H2) (cm^-3)", 1.0, 10.0, 0.05)}
+#: the excitation of component 1: LTE (T_ex) or non-LTE (RADEX: T_kin, n(H2), the geometry)
+EXCITATION = {"LTE": "lte", "non-LTE (RADEX)": "radex"}
+#: the RADEX call's options (the ``cassis-lite radex --format json`` flags)
+RADEX_OPTIONS = ("species", "tkin_k", "density_cm3", "ntot_cm2", "fwhm_kms", "tbg_k", "geometry", "fmin_mhz",
+                 "fmax_mhz")
+
+
+H2_PARTNERS = ("H2", "pH2", "oH2")
+
+
+def h2_density(density: dict | None) -> float:
+    """n(H2) of a component's partner densities: H2, or p-H2 + o-H2 (0 if none)."""
+    return float(sum((density or {}).get(k, 0.0) for k in H2_PARTNERS))
+
+
+def scaled_h2_density(density: dict | None, nh2: float) -> dict:
+    """The densities with n(H2) set to ``nh2`` (p-H2 and o-H2 scaled together, their ratio
+    kept; H2 alone when none is given); the other partners unchanged."""
+    out = dict(density or {})
+    total = h2_density(out)
+    if total > 0:
+        for k in H2_PARTNERS:
+            if k in out:
+                out[k] = out[k] * nh2 / total
+    else:
+        out["H2"] = nh2
+    return out
 
 
 class ModelCard(Card):
@@ -40,6 +68,10 @@ class ModelCard(Card):
     vlsr_kms = param.Number(default=0.0, bounds=(-1e5, 1e5))
     size_arcsec = param.Number(default=30.0, bounds=(1e-3, 1e6))
     telescope = param.Selector(default="12 m dish (APEX, ALMA antenna)", objects=list(TELESCOPES))
+    excitation = param.Selector(default="LTE", objects=list(EXCITATION))
+    tkin_k = param.Number(default=30.0, bounds=(0.1, 1e5))
+    log_nh2 = param.Number(default=4.0, bounds=(-5.0, 20.0))
+    geometry = param.Selector(default="sphere", objects=["sphere", "lvg", "slab"])
 
     def __init__(self, session, view, **params):
         super().__init__(**params)
@@ -50,6 +82,10 @@ class ModelCard(Card):
                         for name, (label, lo, hi, step) in SLIDERS.items()}
         self.species_input = pn.widgets.TextInput.from_param(self.param.species, name="Species (name or tag)")
         self.telescope_select = pn.widgets.Select.from_param(self.param.telescope, name="Telescope")
+        self.excitation_select = pn.widgets.RadioButtonGroup.from_param(self.param.excitation, name="Excitation",
+                                                                        button_type="default")
+        self.geometry_select = pn.widgets.Select.from_param(self.param.geometry, name="Escape probability", width=160)
+        self.param.watch(lambda *e: self._show_excitation(), ["excitation"])
         self.show_model = pn.widgets.Checkbox.from_param(view.param.show_model, name="Show the model")
         self.show_components = pn.widgets.Checkbox.from_param(view.param.show_components,
                                                               name="Each component's curve")
@@ -64,17 +100,19 @@ class ModelCard(Card):
         self.upload.param.watch(self._on_upload, ["value", "filename"])
         self._upload_read = None
         self.param.watch(self._push, ["species", "log_ntot", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec",
-                                      "telescope"])
+                                      "telescope", "excitation", "tkin_k", "log_nh2", "geometry"])
         session.param.watch(lambda *e: self.pull(), ["model_config"])
         session.param.watch(lambda *e: self.exports.update(), ["model"])
         session.param.watch(lambda *e: self._show_model_error(), ["model_error"])
-        self.api = {"setModel": self.set_model, "getModel": self.get_model}
+        self.api = {"setModel": self.set_model, "getModel": self.get_model, "radex": self.radex}
         self.pull()
+        self._show_excitation()
 
     def __panel__(self):
         s = self.sliders
-        return pn.Column(pn.Row(self.show_model, self.show_components), self.species_input, s["log_ntot"],
-                         s["tex_k"], s["fwhm_kms"], s["vlsr_kms"], s["size_arcsec"], self.telescope_select,
+        return pn.Column(pn.Row(self.show_model, self.show_components), self.excitation_select, self.species_input,
+                         s["log_ntot"], s["tex_k"], s["tkin_k"], s["log_nh2"], self.geometry_select,
+                         s["fwhm_kms"], s["vlsr_kms"], s["size_arcsec"], self.telescope_select,
                          self.message,
                          pn.pane.HTML("<b>Components x species</b> (the sliders set c1, species 1)",
                                       margin=(8, 5, 0, 5)),
@@ -100,7 +138,13 @@ class ModelCard(Card):
             return
         comp = cfg.components[0]
         values = {"species": str(comp.species[0].species), "log_ntot": math.log10(max(comp.species[0].ntot_cm2, 1.0)),
-                  "tex_k": comp.tex_k, "fwhm_kms": comp.fwhm_kms, "vlsr_kms": comp.vlsr_kms}
+                  "fwhm_kms": comp.fwhm_kms, "vlsr_kms": comp.vlsr_kms,
+                  "excitation": next(k for k, v in EXCITATION.items() if v == comp.model)}
+        if comp.model == "radex":
+            values.update(tkin_k=comp.tkin_k, log_nh2=math.log10(max(h2_density(comp.density_cm3), 1e-30)),
+                          geometry=comp.geometry)
+        else:
+            values["tex_k"] = comp.tex_k
         if comp.size_arcsec is not None:
             values["size_arcsec"] = comp.size_arcsec
         if cfg.telescope is not None:
@@ -120,13 +164,46 @@ class ModelCard(Card):
         d.pop("grid", None)
         d["telescope"] = dict(self.telescopes[self.telescope])
         comp = d["components"][0]
-        comp.update(tex_k=float(self.tex_k), fwhm_kms=float(self.fwhm_kms), vlsr_kms=float(self.vlsr_kms),
-                    size_arcsec=float(self.size_arcsec))
+        comp.update(fwhm_kms=float(self.fwhm_kms), vlsr_kms=float(self.vlsr_kms), size_arcsec=float(self.size_arcsec))
+        if EXCITATION[self.excitation] == "radex":
+            density = dict(comp.get("density_cm3") or {})
+            if abs(math.log10(max(h2_density(density), 1e-30)) - self.log_nh2) > 1e-12:
+                density = scaled_h2_density(density, 10.0 ** self.log_nh2)
+            comp.pop("tex_k", None)
+            comp.update(model="radex", tkin_k=float(self.tkin_k), density_cm3=density, geometry=self.geometry)
+        else:
+            for key in ("model", "tkin_k", "density_cm3", "geometry"):
+                comp.pop(key, None)
+            comp["tex_k"] = float(self.tex_k)
         first = comp["species"][0]
         first["species"] = self.species.strip() or "CO"
         if abs(math.log10(max(first["ntot_cm2"], 1.0)) - self.log_ntot) > 1e-12:
             first["ntot_cm2"] = float(10.0 ** self.log_ntot)
         return d
+
+    def _show_excitation(self) -> None:
+        radex = EXCITATION[self.excitation] == "radex"
+        self.sliders["tex_k"].visible = not radex
+        for w in (self.sliders["tkin_k"], self.sliders["log_nh2"], self.geometry_select):
+            w.visible = radex
+
+    async def radex(self, options=None) -> dict:
+        """``cassisLite.radex({species, tkin_k, density_cm3, ntot_cm2, fwhm_kms, tbg_k, geometry,
+        fmin_mhz, fmax_mhz})``: what ``cassis-lite radex --format json`` prints (lists of T_kin,
+        n(H2), N, FWHM make a grid)."""
+        from cassis_lite.constants import T_CMB
+        from cassis_lite.radex.report import radex_grid
+
+        o = dict(options or {})
+        unknown = sorted(set(o) - set(RADEX_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown radex option {unknown[0]!r} (use {', '.join(RADEX_OPTIONS)})")
+        for key in ("species", "tkin_k", "density_cm3", "ntot_cm2", "fwhm_kms"):
+            if o.get(key) is None:
+                raise ConfigError(f"radex needs {key}")
+        data = self.session.db.collision_data(str(o["species"]))
+        return radex_grid(data, o["tkin_k"], o["density_cm3"], o["ntot_cm2"], o["fwhm_kms"], o.get("tbg_k", T_CMB),
+                          o.get("geometry", "sphere"), o.get("fmin_mhz"), o.get("fmax_mhz"))
 
     def _push(self, *events) -> None:
         if self.session.model_config is None:
