@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -209,6 +210,17 @@ class AppPage:
         path = ARTIFACTS / name
         self.page.screenshot(path=str(path))
         return path
+
+
+def wait_for(fn, timeout=30.0, what="condition"):
+    """The first true value of ``fn()`` (polled every 0.1 s), or AssertionError after ``timeout`` s."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def new_app(browser, base_url, path="index.html", viewport=VIEWPORTS["desktop"]) -> tuple[AppPage, object]:

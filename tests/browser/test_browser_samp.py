@@ -23,24 +23,12 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import SITE, VIEWPORTS, new_app, off_origin
+from conftest import SITE, VIEWPORTS, new_app, off_origin, wait_for
 from paths import ROOT
 from samp_hub import WEB_PROFILE_PORT, Inbox, running_hub, samp_client
 
 SAMPLE = "I16293_Synthetic_CO.lis"
 HUB_ORIGINS = ("http://localhost:21012", "http://127.0.0.1:21012")
-
-
-def wait_for(fn, timeout=30.0, what="condition"):
-    import time
-
-    end = time.time() + timeout
-    while time.time() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ each viewport go to test-artifacts/.
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 
-from conftest import SITE, VIEWPORTS, new_app, off_origin
+from conftest import SITE, VIEWPORTS, new_app, off_origin, wait_for
 from paths import SAMPLES
 
 SAMPLE = "I16293_Synthetic_CO.lis"
@@ -33,16 +32,6 @@ SET_BY_TITLE = f"""([title, key, value, type]) => {{
     return false;
 }}"""
 RANGE = f"""(name) => {{ const r = {DOC}.get_model_by_name(name); return [r.start, r.end]; }}"""
-
-
-def wait_for(fn, timeout=30.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def finite(values) -> np.ndarray:

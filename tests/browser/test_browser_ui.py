@@ -7,12 +7,10 @@ are compared with CPython runs of the core on the same inputs.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
-from conftest import SITE
+from conftest import SITE, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -41,16 +39,6 @@ def cpython_spectrum(name=SAMPLE):
     from cassis_lite.readers import read_spectrum
 
     return read_spectrum((SITE / "samples" / name).read_bytes(), name=name)
-
-
-def wait_for(fn, timeout=30.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def finite(values) -> np.ndarray:
