@@ -45,6 +45,8 @@ from cassis_lite.errors import CassisError, ConfigError
 MAP_KINDS = ("MOM0", "MOM1", "MOM2", "PEAK", "CHANNEL")
 MAP_OPTIONS = ("vmin_kms", "vmax_kms", "rest_freq_mhz", "channel")
 #: what the tooltip may show of a header's unit (Bokeh reads @ $ { } in a tooltip as fields)
+#: the options wrap in a narrow card rather than run out of it
+WRAP_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
 UNIT_CHARS = re.compile(r"[^\w/ .*^()+-]")
 
 
@@ -125,7 +127,8 @@ class CubeCard(Card):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"]),
+            pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"],
+                   stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
             self.channel_slider, self.message, self.status,
             pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.pixel_info,
             sizing_mode="stretch_width", name="cube_card")
@@ -259,6 +262,7 @@ class CubeCard(Card):
             rest, _ = self._rest(cube)
             v = float(cube.velocity_kms(rest)[i])
             return plane, f"Channel {i}: {f:.4f} MHz, v = {v:.2f} km/s."
+        self.last_map_ms = 0.0  # unless computed now
         m = self.moments()
         rest, where = self._rest(cube)
         image = {"MOM0": m.mom0, "MOM1": m.mom1, "MOM2": m.mom2, "PEAK": m.peak}[self.kind]
@@ -371,7 +375,8 @@ class CubeCard(Card):
                 raise
             self.param.trigger("kind")  # the screen shows what the script asked for
             out = {"kind": k, "unit": map_unit(k, cube.y_unit), "nx": cube.nx, "ny": cube.ny,
-                   "data": list(image), "note": note}
+                   "data": list(image), "note": note,
+                   "compute_ms": self.last_map_ms}
             if k == "CHANNEL":
                 out["channel"] = int(self.channel)
                 out["freq_mhz"] = float(cube.freq_mhz[self.channel])
