@@ -234,8 +234,10 @@ class Session(param.Parameterized):
         script_frame = self.frame_from_script and not new_frame
         config = self._config_for(spectrum, keep_frame=script_frame or not new_frame)
         model, error = self._compute(config, spectrum)
-        self.param.update(spectra=entries, spectrum=spectrum, model_config=config, model=model, model_error=error,
-                          frame_from_script=script_frame)
+        update = dict(spectra=entries, spectrum=spectrum, model=model, model_error=error, frame_from_script=script_frame)
+        if self.model_config is None or config.to_dict() != self.model_config.to_dict():
+            update["model_config"] = config  # the same model (another pixel of a cube) redraws no model widget
+        self.param.update(**update)
 
     def replace_active(self, processed: Spectrum) -> None:
         """The active spectrum after a processing step (baseline, smoothing...): same entry."""

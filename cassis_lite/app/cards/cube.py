@@ -369,6 +369,7 @@ class CubeCard(Card):
                 self.param.update(**update)
             try:
                 image, note = self._compute()  # raises before anything is drawn
+                compute_ms = self.last_map_ms
             except CassisError:
                 with param.parameterized.discard_events(self):
                     self.param.update(**before)
@@ -376,7 +377,7 @@ class CubeCard(Card):
             self.param.trigger("kind")  # the screen shows what the script asked for
             out = {"kind": k, "unit": map_unit(k, cube.y_unit), "nx": cube.nx, "ny": cube.ny,
                    "data": list(image), "note": note,
-                   "compute_ms": self.last_map_ms}
+                   "compute_ms": compute_ms}
             if k == "CHANNEL":
                 out["channel"] = int(self.channel)
                 out["freq_mhz"] = float(cube.freq_mhz[self.channel])
