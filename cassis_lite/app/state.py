@@ -127,6 +127,8 @@ class Session(param.Parameterized):
     model = param.ClassSelector(class_=LteResult, default=None, allow_None=True, doc="the model on the grid")
     model_error = param.String(default="", doc="why the model cannot be computed (shown by the model card)")
     frame_from_script = param.Boolean(default=False, doc="the model's vlsr_file_kms was set by a script")
+    cube = param.Parameter(default=None, doc="the open FITS cube (cassis_lite.cube.Cube), None without one")
+    cube_pixel = param.Parameter(default=None, doc="(x, y) 0-based pixel of the cube's spectrum shown")
 
     def __init__(self, db_path: str | None = None, **params):
         super().__init__(**params)
@@ -154,9 +156,11 @@ class Session(param.Parameterized):
 
         from cassis_lite.readers import read_spectrum
 
-        spectrum = read_spectrum(bytes(data), name=name)
+        data = bytes(data)
+        spectrum = read_spectrum(data, name=name)
         if spectrum.freq_mhz.size == 0:
             raise CassisError(f"{name}: no channels")
+        cube = open_cube(data, spectrum)
         if telescope and not spectrum.telescope and not spectrum.meta.get("telescopes"):
             spectrum = replace(spectrum, telescope=telescope)
         entries = list(self.spectra)
@@ -166,8 +170,62 @@ class Session(param.Parameterized):
             entries.append(OpenSpectrum(spectrum=spectrum, original=spectrum, colour=colour))
         else:
             entries[same] = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=entries[same].colour)
+        if cube is not None:
+            self.param.update(cube=cube, cube_pixel=tuple(spectrum.meta["pixel"]))
+        elif self.cube is not None and self.cube.name == spectrum.name:
+            self.param.update(cube=None, cube_pixel=None)  # the cube's file replaced by a spectrum
         self.activate(spectrum, entries=entries)
         return spectrum
+
+    # ---- cube ------------------------------------------------------------------------------
+    def cube_entry(self) -> OpenSpectrum | None:
+        """The open spectrum that is the cube's pixel (None when the cube's was closed)."""
+        cube = self.cube
+        if cube is None:
+            return None
+        return next((e for e in self.spectra if e.original.name == cube.name and "cube_shape" in e.original.meta),
+                    None)
+
+    def select_pixel(self, x, y) -> Spectrum:
+        """Make the spectrum of the cube's pixel (x, y) (0-based) the active spectrum, in the
+        cube's entry of the open spectra. The model stays as it is when the cube's spectrum was
+        the active one (every pixel has the cube's frame); the view keeps its range."""
+        from dataclasses import replace
+
+        cube = self.cube
+        if cube is None:
+            raise CassisError("no cube open: open a FITS cube (3 axes: 2 on the sky, 1 spectral) first")
+        try:
+            ix, iy = int(x), int(y)
+        except (TypeError, ValueError):
+            raise CassisError(f"pixel must be two integers (x, y), got ({x!r}, {y!r})") from None
+        if ix != x or iy != y:
+            raise CassisError(f"pixel must be two integers (x, y), got ({x!r}, {y!r})")
+        spectrum = cube.spectrum_at(ix, iy)
+        entries = list(self.spectra)
+        i = next((k for k, e in enumerate(entries) if e is self.cube_entry()), None)
+        was_active = i is not None and entries[i].spectrum is self.spectrum
+        if i is not None and np.array_equal(entries[i].original.freq_mhz, spectrum.freq_mhz):
+            # the same frequency array: the prepared model (its lines) is reused
+            spectrum = replace(spectrum, freq_mhz=entries[i].original.freq_mhz)
+        if i is None:
+            colour = SPECTRUM_COLOURS[len(entries) % len(SPECTRUM_COLOURS)]
+            entries.append(OpenSpectrum(spectrum=spectrum, original=spectrum, colour=colour))
+        else:
+            entries[i] = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=entries[i].colour,
+                                      visible=entries[i].visible)
+        self.cube_pixel = (ix, iy)
+        self.activate(spectrum, entries=entries, new_frame=not was_active)
+        return spectrum
+
+    def cube_state(self) -> dict | None:
+        cube = self.cube
+        if cube is None:
+            return None
+        return {"name": cube.name, "nx": cube.nx, "ny": cube.ny, "nchan": cube.nchan, "y_unit": cube.y_unit,
+                "frame": None if cube.wcs is None else cube.wcs.frame_name,
+                "pixel": None if self.cube_pixel is None else list(self.cube_pixel),
+                "open": self.cube_entry() is not None}
 
     def activate(self, spectrum: Spectrum, entries: list | None = None, new_frame: bool = True) -> None:
         """Make ``spectrum`` (an open one, or a processed version of the active one) active:
@@ -176,8 +234,10 @@ class Session(param.Parameterized):
         script_frame = self.frame_from_script and not new_frame
         config = self._config_for(spectrum, keep_frame=script_frame or not new_frame)
         model, error = self._compute(config, spectrum)
-        self.param.update(spectra=entries, spectrum=spectrum, model_config=config, model=model, model_error=error,
-                          frame_from_script=script_frame)
+        update = dict(spectra=entries, spectrum=spectrum, model=model, model_error=error, frame_from_script=script_frame)
+        if self.model_config is None or config.to_dict() != self.model_config.to_dict():
+            update["model_config"] = config  # the same model (another pixel of a cube) redraws no model widget
+        self.param.update(**update)
 
     def replace_active(self, processed: Spectrum) -> None:
         """The active spectrum after a processing step (baseline, smoothing...): same entry."""
@@ -188,6 +248,8 @@ class Session(param.Parameterized):
         self.activate(processed, entries, new_frame=False)
 
     def close(self, entry: OpenSpectrum) -> None:
+        if entry is self.cube_entry():
+            self.param.update(cube=None, cube_pixel=None)
         entries = [e for e in self.spectra if e is not entry]
         if entry.spectrum is self.spectrum:
             if entries:
@@ -319,7 +381,21 @@ class Session(param.Parameterized):
             "filters": self.filters.to_dict(),
             "model": None if self.model_config is None else self.model_config.to_dict(),
             "model_error": self.model_error or None,
+            "cube": self.cube_state(),
         }
+
+
+def open_cube(data: bytes, spectrum: Spectrum):
+    """The cube of a FITS file the readers took one pixel of (their central one), or None for a
+    spectrum (or a region mean). Imported only when a cube is opened."""
+    if spectrum.format != "fits" or "cube_shape" not in spectrum.meta or "pixel" not in spectrum.meta:
+        return None
+    from cassis_lite.cube import Cube
+
+    try:
+        return Cube.open(data, name=spectrum.name)
+    except CassisError:  # a cube the readers take but the map view cannot (e.g. odd sky axes): a spectrum
+        return None
 
 
 def spectrum_state(sp: Spectrum) -> dict:

@@ -48,6 +48,12 @@ LINK_VIEW_KEYS = ("window", "x_unit", "velocity_convention", "rest_freq_mhz", "r
                   "redshift", "show_model", "show_components")
 
 
+def same_cube_grid(old, new) -> bool:
+    """``new`` is another pixel of the cube ``old`` was taken from, on the same frequencies."""
+    return (old is not None and new is not None and old is not new and old.name == new.name
+            and "cube_shape" in old.meta and "cube_shape" in new.meta and old.freq_mhz is new.freq_mhz)
+
+
 class CassisView:
     """The screen bound to a :class:`Session` and a :class:`ViewState`."""
 
@@ -128,6 +134,7 @@ class CassisView:
         the first screen is ready; none is on it)."""
         if self.analysis_cards is not None:
             return
+        from cassis_lite.app.cards.cube import CubeCard
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
         from cassis_lite.app.cards.rotdiagram import RotationalDiagramCard
@@ -137,8 +144,17 @@ class CassisView:
         self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), FitCard(self.session),
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot)]
+        self.cube_card = CubeCard(self.session)
+        self.analysis_cards.append(self.cube_card)
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
         self.tabs[:] = self._tab_items()
+        self.session.param.watch(lambda e: self._show_cube_card(), ["cube"])
+        self._show_cube_card()
+
+    def _show_cube_card(self) -> None:
+        """A cube just opened: its maps come to the front (cube mode)."""
+        if self.session.cube is not None and self.cube_card in self.cards:
+            self.tabs.active = self.cards.index(self.cube_card)
 
     def _tab_items(self) -> list:
         """(title, layout) of every card, each card's layout made once: Panel calls a Viewer's
@@ -182,6 +198,10 @@ class CassisView:
         sp = self.session.spectrum
         if sp is None:
             return
+        last, self._last_spectrum = getattr(self, "_last_spectrum", None), sp
+        if same_cube_grid(last, sp):
+            self._on_pixel()
+            return
         wins = window_slices(sp.freq_mhz)
         labels = ["all"] + [f"{sp.freq_mhz[w.start] / 1e3:.3f}-{sp.freq_mhz[w.stop - 1] / 1e3:.3f} GHz" for w in wins]
         self.window_select.options = labels
@@ -207,6 +227,14 @@ class CassisView:
         self._update_y_state()
         self.plot.draw(reset_range=True)
         self.lines_card.show_count()
+        self._redraw_overlays()
+
+    def _on_pixel(self) -> None:
+        """Another pixel of the cube on screen: its curve in the same view (range, window, axis
+        and markers stay as the user set them)."""
+        self._show_info()
+        self.plot.draw_curves()
+        self.plot.autoscale_y()
         self._redraw_overlays()
 
     def _on_filters(self) -> None:
@@ -293,7 +321,12 @@ class CassisView:
                       (sp.meta.get("telescopes") or {}).items()] or [sp.telescope]
         source = ", ".join(str(x) for x in (sp.meta.get("object"), *telescopes) if x)
         steps = ", ".join(s.get("step", "?") for s in sp.meta.get("processing", []))
-        self.info.object = (f"<b>{esc(sp.name)}</b> ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
+        where = ""
+        cube = self.session.cube
+        if cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("pixel"):
+            px, py = sp.meta["pixel"]
+            where = f", pixel ({int(px)}, {int(py)}) of the {cube.nx} x {cube.ny} cube"
+        self.info.object = (f"<b>{esc(sp.name)}</b>{where} ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
                             f"{sp.freq_mhz.size} channels, {sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s" + (f"; processed: {esc(steps)}" if steps else ""))
 

@@ -30,22 +30,13 @@ class SpectraCard(Card):
                          name="spectra_card")
 
     def refresh(self) -> None:
-        rows = []
-        for entry in self.session.spectra:
-            active = entry.spectrum is self.session.spectrum
-            pick = pn.widgets.Button(name=("\u25cf " if active else "") + entry.spectrum.name[:40],
-                                     sizing_mode="stretch_width", min_width=110,
-                                     button_type="primary" if active else "default",
-                                     description="make it the active spectrum")
-            pick.on_click(lambda e, en=entry: self.session.activate(en.spectrum))
-            show = pn.widgets.Checkbox(name="shown", value=entry.visible, disabled=active, width=62)
-            show.param.watch(lambda e, en=entry: self._set_visible(en, e.new), "value")
-            colour = pn.widgets.ColorPicker(value=entry.colour, width=36, disabled=active)
-            colour.param.watch(lambda e, en=entry: self._set_colour(en, e.new), "value")
-            close = pn.widgets.Button(name="\u00d7", width=30, description="close this spectrum")
-            close.on_click(lambda e, en=entry: self.session.close(en))
-            rows.append(pn.Row(pick, show, colour, close, sizing_mode="stretch_width"))
-        self.rows.objects = rows
+        # the rows are made again only when what they show changes: another pixel of a cube
+        # replaces its entry with one that looks the same (the buttons find entries by place)
+        shown = tuple((e.spectrum.name[:40], e.visible, e.colour, e.spectrum is self.session.spectrum)
+                      for e in self.session.spectra)
+        if shown != getattr(self, "_shown", None):
+            self._shown = shown
+            self._make_rows()
         entry = self.session.entry_of(self.session.spectrum)
         steps = self.session.spectrum.meta.get("processing", []) if self.session.spectrum is not None else []
         self.undo.disabled = not steps
@@ -54,11 +45,46 @@ class SpectraCard(Card):
         sp = self.session.spectrum
         self.exports.update(None if sp is None else sp.name.rsplit(".", 1)[0])
 
+    def _at(self, i: int):
+        return self.session.spectra[i] if i < len(self.session.spectra) else None
+
+    def _activate(self, i: int) -> None:
+        entry = self._at(i)
+        if entry is not None:
+            self.session.activate(entry.spectrum)
+
+    def _close(self, i: int) -> None:
+        entry = self._at(i)
+        if entry is not None:
+            self.session.close(entry)
+
+    def _make_rows(self) -> None:
+        rows = []
+        for i, entry in enumerate(self.session.spectra):
+            active = entry.spectrum is self.session.spectrum
+            pick = pn.widgets.Button(name=("\u25cf " if active else "") + entry.spectrum.name[:40],
+                                     sizing_mode="stretch_width", min_width=110,
+                                     button_type="primary" if active else "default",
+                                     description="make it the active spectrum")
+            pick.on_click(lambda e, i=i: self._activate(i))
+            show = pn.widgets.Checkbox(name="shown", value=entry.visible, disabled=active, width=62)
+            show.param.watch(lambda e, i=i: self._set_visible(self._at(i), e.new), "value")
+            colour = pn.widgets.ColorPicker(value=entry.colour, width=36, disabled=active)
+            colour.param.watch(lambda e, i=i: self._set_colour(self._at(i), e.new), "value")
+            close = pn.widgets.Button(name="\u00d7", width=30, description="close this spectrum")
+            close.on_click(lambda e, i=i: self._close(i))
+            rows.append(pn.Row(pick, show, colour, close, sizing_mode="stretch_width"))
+        self.rows.objects = rows
+
     def _set_visible(self, entry, value) -> None:
+        if entry is None:
+            return
         entry.visible = bool(value)
         self.session.param.trigger("spectra")
 
     def _set_colour(self, entry, value) -> None:
+        if entry is None:
+            return
         entry.colour = value
         self.session.param.trigger("spectra")
 

@@ -1,0 +1,211 @@
+"""Cube mode in Chromium: pyspeckit's Mopra HCN cube opened through the file picker (and by
+``?spectrum=URL``) shows its MOM0 map in the Map card; a click on a pixel of the drawn map puts
+that pixel's spectrum in the main plot, equal to ``cassis-lite info CUBE --pixel X Y`` on the same
+file; the scripting calls answer the same numbers. Screenshots at the three viewports go to
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from cassis_lite.readers import read_spectrum
+from conftest import SITE, VIEWPORTS, new_app, off_origin
+from cube_data import region5_cube
+from paths import ROOT
+
+CUBE_NAME = "region5_hcn_crop.fits"
+DOC = "window.Bokeh.documents[window.Bokeh.documents.length - 1]"
+#: page coordinates of the data point (x, y) of the figure named ``name`` (as drawn now)
+DATA_TO_PAGE = """([name, x, y]) => {
+  const model = window.Bokeh.documents[window.Bokeh.documents.length - 1].get_model_by_name(name);
+  const find = (v) => { if (v.model === model) return v;
+    for (const c of v.child_views || []) { const f = find(c); if (f) return f; } return null; };
+  const view = window.Bokeh.index.roots.map(find).find((v) => v);
+  if (!view) return null;
+  const r = view.canvas_view.el.getBoundingClientRect();
+  return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)];
+}"""
+#: window.__redrawn: resolves when the spectrum source next changes and the page drew it, to the
+#: ms from the next pointer press (the click) to then
+SPECTRUM_REDRAWN = f"""() => {{
+  const src = {DOC}.get_model_by_name("spectrum_source");
+  let t0 = null;
+  window.addEventListener("pointerdown", () => {{ t0 = performance.now(); }}, {{ capture: true, once: true }});
+  window.__redrawn = new Promise((resolve) => {{
+    const done = () => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+    src.properties.data.change.connect(done);
+  }});
+}}"""
+
+
+def wait_for(fn, timeout=60.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finite(values) -> np.ndarray:
+    a = np.array([np.nan if v is None else v for v in values], float)
+    return a[np.isfinite(a)]
+
+
+def cli_pixel(path, x, y) -> dict:
+    """``cassis-lite info CUBE --pixel X Y --format json``."""
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "info", str(path), "--pixel", str(x), str(y),
+                          "--format", "json"], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def cube_path():
+    return region5_cube()
+
+
+def open_cube(app, cube_path):
+    app.page.locator("#cl-file").set_input_files(str(cube_path))
+    wait_for(lambda: (app.api("getState").get("cube") or {}).get("name") == CUBE_NAME, what="cube mode")
+    app.page.locator(".cl-cube-status").first.wait_for(timeout=60_000)
+    wait_for(lambda: app.page.evaluate(DATA_TO_PAGE, ["cube_figure", 0, 0]) is not None, what="the map drawn")
+
+
+def click_pixel(app, x, y):
+    app.page.locator(".cl-cube-pixel").first.scroll_into_view_if_needed()
+    px, py = app.page.evaluate(DATA_TO_PAGE, ["cube_figure", x, y])
+    app.page.mouse.click(px, py)
+
+
+@pytest.fixture(scope="module")
+def app(browser, base_url, cube_path):
+    app, context = new_app(browser, base_url)
+    open_cube(app, cube_path)
+    yield app
+    leaked = off_origin(app.requests, base_url)
+    context.close()
+    assert not leaked, leaked[:5]
+    dropped = [e for e in app.errors if "Dropping a patch" in e]
+    assert not dropped, dropped[:2]
+
+
+def test_a_cube_from_the_file_picker_shows_its_mom0_and_the_central_spectrum(app, cube_path):
+    from cassis_lite.cube import Cube
+
+    cube = Cube.open(cube_path)
+    state = app.api("getState")
+    assert state["cube"]["pixel"] == [23, 18] and (state["cube"]["nx"], state["cube"]["ny"]) == (47, 37)
+    ref = cube.spectrum_at(23, 18)
+    np.testing.assert_allclose(finite(app.bokeh_data("spectrum_source", "y")), ref.intensity[np.isfinite(ref.intensity)],
+                               rtol=1e-12)
+    image = app.page.evaluate(f"""() => {{ const s = {DOC}.get_model_by_name("cube_map");
+        const im = (s.data.get ? s.data.get("image") : s.data["image"])[0]; return [Array.from(im), im.shape || null]; }}""")
+    np.testing.assert_array_equal(np.array(image[0], dtype=np.float32),
+                                  cube.moments().mom0.astype(np.float32).ravel())
+    assert "MOM0 over" in app.text(".cl-cube-status") and "Spectrum shown: pixel (23, 18)" in app.text(".cl-cube-pixel")
+    app.screenshot("cube-desktop-1-opened.png")
+
+
+def test_a_click_on_a_pixel_shows_its_spectrum_equal_to_the_cli(app, cube_path):
+    times = []
+    for x, y in ((6, 10), (40, 30), (12, 3)):
+        app.page.evaluate(SPECTRUM_REDRAWN)
+        click_pixel(app, x, y)
+        times.append(app.page.evaluate("window.__redrawn"))
+        wait_for(lambda: app.api("getState")["cube"]["pixel"] == [x, y], what=f"pixel ({x}, {y})")
+        cli = cli_pixel(cube_path, x, y)
+        ref = read_spectrum(cube_path, pixel=(x, y)).intensity  # what `info --pixel` describes
+        ref = ref[np.isfinite(ref)]
+        wait_for(lambda: np.array_equal(finite(app.bokeh_data("spectrum_source", "y")), ref),
+                 what="the pixel's spectrum drawn")
+        drawn = finite(app.bokeh_data("spectrum_source", "y"))
+        assert cli["pixel"] == [x, y] and drawn.size == cli["n_channels"]
+        assert (drawn.min(), drawn.max()) == pytest.approx((cli["y_min"], cli["y_max"]), rel=1e-12)
+        xs = finite(app.bokeh_data("spectrum_source", "x"))
+        assert (xs.min() * 1e3, xs.max() * 1e3) == pytest.approx((cli["freq_min_mhz"], cli["freq_max_mhz"]),
+                                                                 rel=1e-12)
+        marker = app.bokeh_data("cube_marker", "x"), app.bokeh_data("cube_marker", "y")
+        assert marker == ([x], [y])
+        assert f"pixel ({x}, {y}) of the 47 x 37 cube" in app.text(".cl-info")
+    print(f"click -> redrawn spectrum: {', '.join(f'{t:.0f}' for t in times)} ms")
+    assert max(times) < 2000
+    app.screenshot("cube-desktop-2-clicked.png")
+
+
+def test_the_model_and_lines_work_on_the_pixel_spectrum(app):
+    config = {"telescope": {"diameter_m": 22.0},
+              "components": [{"name": "c1", "tex_k": 10.0, "fwhm_kms": 2.0, "vlsr_kms": -5.0, "size_arcsec": 40.0,
+                              "species": [{"species": "HCN", "ntot_cm2": 1e13}]}]}
+    model = app.api("setModel", config)
+    assert model is not None
+    before = app.api("getState")["model"]
+    click_pixel(app, 20, 20)
+    wait_for(lambda: app.api("getState")["cube"]["pixel"] == [20, 20], what="pixel (20, 20)")
+    assert app.api("getState")["model"] == before  # the model stays; it is drawn on the new pixel
+    assert len(finite(app.bokeh_data("model_source", "y"))) > 0
+    lines = app.api("getLines", {"species": ["HCN"]})
+    assert len(lines) >= 1
+
+
+def test_scripting_select_pixel_sky_and_get_map(app, cube_path):
+    from cassis_lite.cube import Cube
+
+    cube = Cube.open(cube_path)
+    r = app.api("selectPixel", 3, 5)
+    ref = cube.spectrum_at(3, 5)
+    np.testing.assert_allclose(r["freq_mhz"], ref.freq_mhz, rtol=1e-15)
+    np.testing.assert_allclose(finite(r["intensity"]), ref.intensity[np.isfinite(ref.intensity)], rtol=1e-15)
+    ra, dec = cube.pixel_to_world(3.0, 5.0, frame="icrs")
+    assert (r["sky"]["ra_deg"], r["sky"]["dec_deg"]) == pytest.approx((float(ra), float(dec)), abs=1e-9)
+    ra2, dec2 = cube.pixel_to_world(30.2, 8.9, frame="icrs")
+    assert app.api("selectSky", float(ra2), float(dec2))["pixel"] == [30, 9]
+    wait_for(lambda: app.bokeh_data("cube_marker", "x") == [30], what="the marker moved")
+    m = cube.moments(-5.0, 12.0)
+    got = app.api("getMap", "MOM1", {"vmin_kms": -5.0, "vmax_kms": 12.0})
+    data = np.array([[np.nan if v is None else v for v in row] for row in got["data"]], dtype=float)
+    np.testing.assert_allclose(data, m.mom1, rtol=1e-12, equal_nan=True)
+    ch = app.api("getMap", "CHANNEL", {"channel": 150})
+    data = np.array([[np.nan if v is None else v for v in row] for row in ch["data"]], dtype=float)
+    np.testing.assert_array_equal(data, cube.channel(150))
+    app.page.locator(".cl-cube-channel").first.wait_for(state="visible", timeout=30_000)
+    app.screenshot("cube-desktop-3-channel.png")
+    # errors: rejected with the message, shown in the card
+    for method, args, text in (("selectPixel", [47, 0], "outside the cube"), ("getMap", ["FOO"], "unknown map"),
+                               ("selectSky", [float(ra) + 2.0, float(dec)], "outside the cube")):
+        err = app.page.evaluate(f"""(args) => window.cassisLite.{method}(...args).then(() => null,
+                                     (e) => [e.name, e.message, e.userError])""", args)
+        assert err is not None and text in err[1] and err[2] is True, err
+        assert text in app.text(".cl-card-error >> visible=true")
+    app.api("getMap", "MOM0", {})
+
+
+@pytest.mark.parametrize("viewport", ["laptop", "phone"])
+def test_cube_from_the_url_at_smaller_viewports(browser, base_url, cube_path, viewport):
+    target = SITE / "test-cubes"
+    target.mkdir(exist_ok=True)
+    shutil.copy(cube_path, target / CUBE_NAME)
+    app, context = new_app(browser, base_url, f"index.html?spectrum=test-cubes/{CUBE_NAME}",
+                           viewport=VIEWPORTS[viewport])
+    try:
+        wait_for(lambda: (app.api("getState").get("cube") or {}).get("pixel") == [23, 18], what="cube mode")
+        app.page.locator(".cl-cube-status").first.wait_for(timeout=60_000)
+        wait_for(lambda: app.page.evaluate(DATA_TO_PAGE, ["cube_figure", 0, 0]) is not None, what="the map")
+        fig = app.page.locator(".cl-cube-status").first.bounding_box()
+        assert fig["width"] <= VIEWPORTS[viewport][0]
+        app.screenshot(f"cube-{viewport}-before-click.png")
+        click_pixel(app, 40, 30)
+        wait_for(lambda: app.api("getState")["cube"]["pixel"] == [40, 30], what="the clicked pixel")
+        app.screenshot(f"cube-{viewport}.png")
+        assert not off_origin(app.requests, base_url)
+    finally:
+        context.close()
+        shutil.rmtree(target, ignore_errors=True)
