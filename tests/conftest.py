@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,6 +40,12 @@ VIEWPORTS = {"desktop": (1440, 900), "laptop": (800, 900), "phone": (390, 844)}
 OUTSIDE_READS: list[str] = []
 
 
+#: what tests and the tools they run create in the system's temporary folder (pytest's tmp_path,
+#: tempfile.mkdtemp, Dask's scratch space): not the checkout's neighbours, even for a checkout
+#: that lives in that folder
+TEMP_ARTEFACTS = ("pytest-of-", "tmp", "dask-scratch-space")
+
+
 def outside_repository(path, root: Path = ROOT) -> bool:
     """True for a path in the checkout's parent folder that is not inside the checkout."""
     try:
@@ -49,7 +56,12 @@ def outside_repository(path, root: Path = ROOT) -> bool:
         p = Path.cwd() / p
     p = Path(os.path.normpath(p))
     parent = root.parent
-    return p.is_relative_to(parent) and not p.is_relative_to(root)
+    if not p.is_relative_to(parent) or p.is_relative_to(root):
+        return False
+    if parent == Path(tempfile.gettempdir()).resolve():
+        first = p.relative_to(parent).parts[0] if p != parent else ""
+        return not first.startswith(TEMP_ARTEFACTS)
+    return True
 
 
 def _audit(event: str, args) -> None:

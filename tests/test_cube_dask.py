@@ -15,6 +15,16 @@ fits = pytest.importorskip("astropy.io.fits")
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def dask_scratch_in_tmp_path(tmp_path):
+    """Dask's scratch space (its default: the system's temporary folder, which may be the
+    checkout's parent, where the tests must not read) in the test's own folder."""
+    import dask
+
+    with dask.config.set({"temporary-directory": str(tmp_path / "dask-scratch")}):
+        yield
+
+
 def _maps(path):
     with fits.open(path) as hdul:
         return {h.name: h.data.copy() for h in hdul[1:]}

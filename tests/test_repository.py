@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,19 @@ def test_a_copy_with_nothing_beside_it_builds_db_and_site(tmp_path):
     assert config["samples"] == ["41505_28502_147_220GHz.txt", "I16293_Synthetic_CO.lis"]
     assert (copy / "site" / "samples" / "README.md").read_text().count("CeCILL-C") >= 1
     assert (copy / "site" / "index.html").is_file() and config["snapshot"] is not None
+
+
+def test_the_outside_read_check_names_neighbours_not_temporary_files():
+    import tempfile
+
+    from conftest import outside_repository
+
+    root = Path("/work/ci/main")
+    assert outside_repository("/work/ci/shared/samples/x.lis", root)
+    assert not outside_repository("/work/ci/main/data/samples/x.lis", root)
+    assert not outside_repository("/usr/lib/python3/os.py", root)
+    tmp = Path(tempfile.gettempdir()).resolve()
+    in_tmp = tmp / "fresh"  # a checkout in the temporary folder: its neighbours still count
+    assert outside_repository(tmp / "shared" / "DESIGN.md", in_tmp)
+    for artefact in ("pytest-of-root/pytest-1/x.fits", "tmpab12cd/run.mjs", "dask-scratch-space/global.lock"):
+        assert not outside_repository(tmp / artefact, in_tmp)
