@@ -2,7 +2,7 @@
 the site, and nothing the build reads lies outside it.
 
 The copy is what a commit would hold (tracked files and new, not ignored ones), unpacked in a
-temporary folder. Decoys are put beside it where earlier versions looked (``../shared``): every
+temporary folder. Decoys are put beside it where earlier versions looked (a ``shared`` folder beside the checkout): every
 file the build processes open or list is recorded by an audit hook, and any in the copy's parent
 folder outside the copy fails the test. Downloads come from the checkout's own cache (every file
 in it is checked against its pinned hash), so no network is needed twice.
@@ -56,7 +56,7 @@ def test_no_file_points_outside_the_repository():
         if rel.endswith((".png", ".fits", ".gz", ".lock")) or rel == "tests/test_repository.py":
             continue
         text = (ROOT / rel).read_text(errors="replace")
-        for needle in ("../shared", "shared/samples", "DESIGN.md"):
+        for needle in ("../" + "shared", "shared" + "/samples", "DESIGN.md"):  # spelt apart: this file is no hit
             if needle in text:
                 bad.append(f"{rel}: {needle}")
     assert not bad, bad
@@ -97,7 +97,7 @@ def test_the_outside_read_check_names_neighbours_not_temporary_files():
     from conftest import outside_repository
 
     root = Path("/work/ci/main")
-    assert outside_repository("/work/ci/shared/samples/x.lis", root)
+    assert outside_repository("/work/ci/shared/x.lis", root)
     assert not outside_repository("/work/ci/main/data/samples/x.lis", root)
     assert not outside_repository("/usr/lib/python3/os.py", root)
     tmp = Path(tempfile.gettempdir()).resolve()

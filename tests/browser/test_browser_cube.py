@@ -11,11 +11,11 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
+import conftest
 from cassis_lite.readers import read_spectrum
 from conftest import SITE, VIEWPORTS, new_app, off_origin
 from cube_data import region5_cube
@@ -47,13 +47,7 @@ SPECTRUM_REDRAWN = f"""() => {{
 
 
 def wait_for(fn, timeout=60.0, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return conftest.wait_for(fn, timeout, what)  # a cube takes longer to open than a spectrum
 
 
 def finite(values) -> np.ndarray:
