@@ -244,6 +244,16 @@ def new_app(browser, base_url, path="index.html", viewport=VIEWPORTS["desktop"])
     return app, context
 
 
+def close_app(app: AppPage, context, base_url: str) -> None:
+    """Close a page's context; fail if it sent a request off the origin or Bokeh dropped a change
+    the person made (a patch naming a model Python no longer has)."""
+    leaked = off_origin(app.requests, base_url)
+    context.close()
+    assert not leaked, leaked[:5]
+    dropped = [e for e in app.errors if "Dropping a patch" in e]
+    assert not dropped, dropped[:2]
+
+
 @pytest.fixture(scope="module")
 def app_page(browser, base_url):
     """One booted app per test module (each Pyodide boot costs seconds)."""

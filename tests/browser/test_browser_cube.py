@@ -17,7 +17,7 @@ import pytest
 
 import conftest
 from cassis_lite.readers import read_spectrum
-from conftest import SITE, VIEWPORTS, new_app, off_origin
+from conftest import SITE, VIEWPORTS, close_app, new_app, off_origin
 from cube_data import region5_cube
 from paths import ROOT
 
@@ -85,11 +85,7 @@ def app(browser, base_url, cube_path):
     app, context = new_app(browser, base_url)
     open_cube(app, cube_path)
     yield app
-    leaked = off_origin(app.requests, base_url)
-    context.close()
-    assert not leaked, leaked[:5]
-    dropped = [e for e in app.errors if "Dropping a patch" in e]
-    assert not dropped, dropped[:2]
+    close_app(app, context, base_url)
 
 
 def test_a_cube_from_the_file_picker_shows_its_mom0_and_the_central_spectrum(app, cube_path):

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SITE, VIEWPORTS, new_app, off_origin, wait_for
+from conftest import SITE, VIEWPORTS, close_app, new_app, off_origin, wait_for
 from paths import SAMPLES
 
 SAMPLE = "I16293_Synthetic_CO.lis"
@@ -53,11 +53,7 @@ def box(app, css: str) -> dict:
 def app(browser, base_url):
     app, context = new_app(browser, base_url)
     yield app
-    leaked = off_origin(app.requests, base_url)
-    context.close()
-    assert not leaked, leaked[:5]
-    dropped = [e for e in app.errors if "Dropping a patch" in e]
-    assert not dropped, dropped[:2]
+    close_app(app, context, base_url)
 
 
 # --------------------------------------------------------------------------- wrong results first
