@@ -129,6 +129,8 @@ class Session(param.Parameterized):
     frame_from_script = param.Boolean(default=False, doc="the model's vlsr_file_kms was set by a script")
     cube = param.Parameter(default=None, doc="the open FITS cube (cassis_lite.cube.Cube), None without one")
     cube_pixel = param.Parameter(default=None, doc="(x, y) 0-based pixel of the cube's spectrum shown")
+    line_lists = param.Dict(default={}, doc="name -> Transitions of the line lists overlaid beside the database "
+                                            "(SLAP answers, tables received by SAMP or opened)")
 
     def __init__(self, db_path: str | None = None, **params):
         super().__init__(**params)
@@ -296,11 +298,27 @@ class Session(param.Parameterized):
                 raise CassisError("no spectrum loaded: give fmin_mhz and fmax_mhz")
             f = self.spectrum.freq_mhz
             fmin_mhz, fmax_mhz = float(f[0]), float(f[-1])
-        t = self.db.transitions(fmin_mhz, fmax_mhz, species=list(filters.species) if filters.species else None,
-                                eup_max_k=filters.eup_max_k, aij_min=filters.aij_min)
+        from cassis_lite.linedb import lists
+
+        t = lists.transitions(self.db, list(self.line_lists.values()), fmin_mhz, fmax_mhz,
+                              species=list(filters.species) if filters.species else None,
+                              eup_max_k=filters.eup_max_k, aij_min=filters.aij_min)
         if in_windows and len(t):
             t = t[window_mask(self.spectrum.freq_mhz, t.freq_mhz)]
         return t
+
+    def add_line_list(self, name: str, t) -> str:
+        """Overlay a line list (``Transitions``) under ``name`` (a list of that name is replaced)."""
+        if not len(t):
+            raise CassisError(f"{name}: the line list has no lines")
+        self.line_lists = {**{k: v for k, v in self.line_lists.items() if k != name}, name: t}
+        return name
+
+    def remove_line_list(self, name: str | None = None) -> None:
+        """Remove one overlaid line list (``None``: all of them)."""
+        if name is not None and name not in self.line_lists:
+            raise CassisError(f"no line list named {name!r} (overlaid: {', '.join(self.line_lists) or 'none'})")
+        self.line_lists = {} if name is None else {k: v for k, v in self.line_lists.items() if k != name}
 
     def set_filters(self, filters: dict | LineFilters) -> LineFilters:
         new = filters if isinstance(filters, LineFilters) else LineFilters.from_dict(filters)
@@ -382,6 +400,7 @@ class Session(param.Parameterized):
             "model": None if self.model_config is None else self.model_config.to_dict(),
             "model_error": self.model_error or None,
             "cube": self.cube_state(),
+            "line_lists": [{"name": k, "n_lines": len(v)} for k, v in self.line_lists.items()],
         }
 
 

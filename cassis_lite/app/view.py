@@ -79,6 +79,8 @@ class CassisView:
         self.layout = self._build_layout()
         self._watch()
         self.analysis_cards = None
+        self.line_lists = None  # the Lines card's panel of line lists (added with the analysis cards)
+        self._event_sinks = []
         if not defer_analysis:
             self.add_analysis()
 
@@ -137,6 +139,7 @@ class CassisView:
         from cassis_lite.app.cards.cube import CubeCard
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
+        from cassis_lite.app.cards.linelists import LineListsPanel
         from cassis_lite.app.cards.rotdiagram import RotationalDiagramCard
         from cassis_lite.app.cards.tools import ToolsCard
         from cassis_lite.app.cards.vlsr import VelocityCard
@@ -146,10 +149,38 @@ class CassisView:
                                ToolsCard(self.session, self.view, self.plot)]
         self.cube_card = CubeCard(self.session)
         self.analysis_cards.append(self.cube_card)
+        self.line_lists = LineListsPanel(self.session, self.fetch_url)
+        self.lines_card.extra.append(self.line_lists)
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
         self.tabs[:] = self._tab_items()
         self.session.param.watch(lambda e: self._show_cube_card(), ["cube"])
+        self.session.param.watch(lambda e: self._pixel_event(), ["cube_pixel"])
+        self.plot.lines_source.selected.on_change("indices", lambda attr, old, new: self._line_event(new))
         self._show_cube_card()
+
+    # ------------------------------------------------------------------ events for the page
+    def on_event(self, sink) -> None:
+        """``sink(name, detail)`` is called on what the page may tell other applications (SAMP):
+        ``"pixel"`` (a pixel of the cube chosen: ``{pixel, sky}``) and ``"line"`` (a transition
+        chosen in the plot or the table: its row in the last line table exported, or None)."""
+        self._event_sinks.append(sink)
+
+    def _emit(self, name: str, detail: dict) -> None:
+        for sink in self._event_sinks:
+            sink(name, detail)
+
+    def _pixel_event(self) -> None:
+        pixel = self.session.cube_pixel
+        if pixel is not None and self.session.cube is not None:
+            self._emit("pixel", {"pixel": [int(pixel[0]), int(pixel[1])], "sky": self.cube_card.sky_of(*pixel)})
+
+    def _line_event(self, indices) -> None:
+        d = self.plot.lines_source.data
+        if not indices or indices[0] >= len(d["freq_mhz"]):
+            return
+        i = indices[0]
+        line = {"species": str(d["species"][i]), "freq_mhz": float(d["freq_mhz"][i]), "qn": str(d["qn"][i])}
+        self._emit("line", {**line, "row": self.lines_card.exported_row(line)})
 
     def _show_cube_card(self) -> None:
         """A cube just opened: its maps come to the front (cube mode)."""
@@ -174,13 +205,15 @@ class CassisView:
                **self.demo.api}
         for card in self.cards:
             out.update(card.api)
+        if self.line_lists is not None:
+            out.update(self.line_lists.api)
         return out
 
     # ------------------------------------------------------------------ reactions
     def _watch(self):
         s, v = self.session, self.view
         s.param.watch(self._on_session, ["spectrum", "model", "spectra"])
-        s.param.watch(lambda *e: self._on_filters(), ["filters"])
+        s.param.watch(lambda *e: self._on_filters(), ["filters", "line_lists"])
         v.param.watch(self._on_view, ["x_unit", "rest_freq_mhz", "velocity_convention", "y_unit", "show_model",
                                       "show_components", "window", "vlsr_kms", "redshift"])
 
@@ -386,6 +419,28 @@ class CassisView:
             sp.meta["source_url"] = source_url
         self.clear_error()
         return sp
+
+    def open_table(self, data: bytes, name: str, spectrum_first: bool = True) -> dict:
+        """A table from another application: a spectrum if the readers take it (``spectrum_first``),
+        else a line list overlaid; ``{"kind": "spectrum", "spectrum": ...}`` or ``{"kind": "lines",
+        "name", "n_lines"}``. Neither: the readers' and the line lists' reasons, shown."""
+        if spectrum_first:
+            try:
+                sp = self.session.load_spectrum(data, name)
+            except CassisError as exc:
+                not_spectrum = str(exc)
+            else:
+                self.clear_error()
+                return {"kind": "spectrum", "spectrum": self.session.state()["spectrum"], "name": sp.name}
+        self.add_analysis()
+        try:
+            answer = self.line_lists.open_table(data, name)
+        except CassisError as exc:
+            message = f"{exc}" if not spectrum_first else f"{not_spectrum}; as a line list: {exc}"
+            self.show_error(message)
+            raise CassisError(message) from None
+        self.clear_error()
+        return {"kind": "lines", **answer}
 
     def open_sample(self, name: str):
         """A bundled sample: made active if it is open already, else opened."""

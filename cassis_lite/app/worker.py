@@ -141,6 +141,9 @@ async def start(site_json: str, start_json: str):
     view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
                       webgl=webgl, defer_analysis=True, samples_meta=samples_meta)
     _app["view"] = view
+    import js  # the worker's global scope (web/worker.js): what the page may tell other applications
+
+    view.on_event(lambda name, detail: js.cassisEmit(name, json.dumps(to_jsonable(detail))))
     mark("view built")
     problems = []
     link = None
@@ -184,7 +187,7 @@ async def start(site_json: str, start_json: str):
 
 def api_names() -> str:
     """The ``window.cassisLite`` calls the app serves (JSON list), for the page."""
-    return json.dumps(sorted(set(_app["view"].api) | {"loadSpectrum", "probeFile"}))
+    return json.dumps(sorted(set(_app["view"].api) | set(DATA_CALLS)))
 
 
 def link(send_patch) -> None:
@@ -235,8 +238,17 @@ async def call(method: str, args_json: str, data=None) -> str:
                            "message": message})
 
 
+#: the calls that take a file's bytes (``data``) besides their JSON arguments
+DATA_CALLS = ("loadSpectrum", "probeFile", "loadLineList", "openTable")
+
+
 async def _call(method: str, args: list, data):
     view: CassisView = _app["view"]
+    if method in ("loadLineList", "openTable"):
+        # a table received from another application (SAMP) may be a spectrum or a line list
+        view.add_analysis()
+        name = str(args[0] if args else "") or "lines"
+        return view.open_table(_as_bytes(data), name, spectrum_first=method == "openTable")
     if method == "loadSpectrum":
         name = str(args[0] if args else "") or "spectrum"
         view.load(_as_bytes(data), name, source_url=str(args[1]) if len(args) > 1 and args[1] else None)
