@@ -21,8 +21,8 @@ from bokeh.document import Document
 from bokeh.events import Tap
 
 from cassis_lite.app.view import CassisView
-from cassis_lite.spectrum import window_mask
 from cassis_lite.errors import CassisError, UnknownSpeciesError
+from cassis_lite.spectrum import window_mask
 from cassis_lite.vo import exports
 from cube_data import region5_cube
 from paths import ROOT, SAMPLES

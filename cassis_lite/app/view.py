@@ -136,6 +136,7 @@ class CassisView:
         the first screen is ready; none is on it)."""
         if self.analysis_cards is not None:
             return
+        from cassis_lite.app.cards.atomis import AtomisCard
         from cassis_lite.app.cards.cube import CubeCard
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
@@ -149,6 +150,8 @@ class CassisView:
                                ToolsCard(self.session, self.view, self.plot)]
         self.cube_card = CubeCard(self.session)
         self.analysis_cards.append(self.cube_card)
+        self.atomis_card = AtomisCard(self.session, self.fetch_url)
+        self.analysis_cards.append(self.atomis_card)
         self.line_lists = LineListsPanel(self.session, self.fetch_url)
         self.lines_card.extra.append(self.line_lists)
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]

@@ -25,15 +25,21 @@ _app: dict = {}
 MODEL_PARAMS = {"tex": "tex_k", "fwhm": "fwhm_kms", "vlsr": "vlsr_kms", "size": "size_arcsec", "ntot": "log_ntot"}
 
 
-async def fetch_bytes(url: str) -> bytes:
+async def fetch_bytes(url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
+    """GET ``url`` (POST ``body`` when given); an HTTP error says the server's text reason."""
     from pyodide.http import AbortError, pyfetch
 
+    options = {} if body is None else {"method": "POST", "body": bytes(body),
+                                       "headers": {"Content-Type": content_type or "application/octet-stream"}}
     try:
-        resp = await pyfetch(url)
+        resp = await pyfetch(url, **options)
     except (AbortError, OSError) as exc:
         raise CassisError(f"{url}: could not be fetched (offline, or the server refused it): {exc}") from None
     if not resp.ok:
-        raise CassisError(f"{url}: HTTP {resp.status}")
+        reason = ""
+        if (resp.headers.get("content-type") or "").startswith("text/plain"):
+            reason = ": " + (await resp.string()).strip()[:300]
+        raise CassisError(f"{url}: HTTP {resp.status}{reason}")
     return await resp.bytes()
 
 
@@ -138,7 +144,7 @@ async def start(site_json: str, start_json: str):
     mark("samples fetched")
     params = parse_qs(start_msg.get("search", "").lstrip("?"))
     webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
-    view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
+    view = CassisView(samples=samples, fetch_url=lambda url, **post: fetch_bytes(urljoin(start_msg["href"], url), **post),
                       webgl=webgl, defer_analysis=True, samples_meta=samples_meta)
     _app["view"] = view
     import js  # the worker's global scope (web/worker.js): what the page may tell other applications
