@@ -26,10 +26,11 @@ from cassis_lite.errors import CassisError
 #: the site's relay of synchronous TAP queries (cassis-lite serve)
 TAP_RELAY = "tap/sync"
 MAXREC = 10000
-COLUMNS = (("source", "Source", None), ("proposal_id", "Project", None), ("target_name", "Target", None),
-           ("band_list", "Band", None), ("spatial_resolution_arcsec", "Resolution (\")", "0.00"),
-           ("velocity_resolution_kms", "dv (km/s)", "0.000"), ("data_rights", "Rights", None),
-           ("n_lines", "Lines", "0"), ("lines", "Lines covered", None), ("access_url", "Archive", None))
+#: (field, title, number format or None, width px): the table scrolls sideways rather than squeeze
+COLUMNS = (("source", "Source", None, 80), ("proposal_id", "Project", None, 115), ("target_name", "Target", None, 90),
+           ("band_list", "Band", None, 45), ("spatial_resolution_arcsec", "Resolution (\")", "0.00", 90),
+           ("velocity_resolution_kms", "dv (km/s)", "0.000", 75), ("data_rights", "Rights", None, 65),
+           ("n_lines", "Lines", "0", 45), ("lines", "Lines covered", None, 260), ("access_url", "Archive", None, 330))
 
 
 class AtomisCard(Card):
@@ -54,11 +55,12 @@ class AtomisCard(Card):
         self.answer_input.param.watch(self._answer_chosen, "value")
         self.adql = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-atomis-adql"])
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-atomis-summary"])
-        self.source = ColumnDataSource({key: [] for key, _, _ in COLUMNS}, name="atomis_source")
+        self.source = ColumnDataSource({key: [] for key, *_ in COLUMNS}, name="atomis_source")
         self.table = DataTable(source=self.source, sizing_mode="stretch_width", height=220, index_position=None,
-                               columns=[TableColumn(field=k, title=t, **({} if f is None else
-                                                                         {"formatter": NumberFormatter(format=f)}))
-                                        for k, t, f in COLUMNS], name="atomis_table")
+                               autosize_mode="none",
+                               columns=[TableColumn(field=k, title=t, width=w, **({} if f is None else
+                                                                                  {"formatter": NumberFormatter(format=f)}))
+                                        for k, t, f, w in COLUMNS], name="atomis_table")
         self.api = {"atomisSearch": self.search}
 
     def __panel__(self):
@@ -141,7 +143,7 @@ class AtomisCard(Card):
         t, sources, limits, adql = query or self._query(self.options())
         matches, rows = atomis.matches_of_answer(data, t, sources, limits, label=label)
         records = atomis.matches_records(matches)
-        self.source.data = {key: [_cell(r.get(key)) for r in records] for key, _, _ in COLUMNS}
+        self.source.data = {key: [_cell(r.get(key)) for r in records] for key, *_ in COLUMNS}
         self.summary.object = (f"{len(records)} observation(s) of {len(rows)} archive row(s) cover lines of the "
                                f"{len(t)} asked." if records else
                                f"No observation among the {len(rows)} archive row(s) covers the {len(t)} lines.")
