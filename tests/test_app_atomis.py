@@ -13,12 +13,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from bokeh.document import Document
 
 import alma_data
-from cassis_lite.app.view import CassisView
+from app_view import booted_view
 from cassis_lite.errors import CassisError
-from paths import ROOT, SAMPLES
+from paths import ROOT
 
 LIS = "I16293_Synthetic_CO.lis"
 M83 = "M83, 13:37:00.919, -29:51:56.74, 513"
@@ -33,11 +32,7 @@ def cli(*args) -> dict:
 
 
 def make_app(fetch_url=None):
-    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()}, fetch_url=fetch_url)
-    v.open_sample(LIS)
-    v.layout.get_root(Document())
-    v.add_analysis()
-    return v
+    return booted_view(fetch_url)
 
 
 def served(tap_url):

@@ -17,10 +17,9 @@ import urllib.request
 
 import numpy as np
 import pytest
-from bokeh.document import Document
 from bokeh.events import Tap
 
-from cassis_lite.app.view import CassisView
+from app_view import booted_view
 from cassis_lite.errors import CassisError, UnknownSpeciesError
 from cassis_lite.spectrum import window_mask
 from cassis_lite.vo import exports
@@ -50,11 +49,7 @@ def server(tmp_path_factory):
 
 
 def make_app(fetch_url=None):
-    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()}, fetch_url=fetch_url)
-    v.open_sample(LIS)
-    v.layout.get_root(Document())
-    v.add_analysis()
-    return v
+    return booted_view(fetch_url)
 
 
 @pytest.fixture
