@@ -70,6 +70,24 @@ DOCUMENT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
                 "img-src 'self' data: blob:; font-src 'self' data:; "
                 f"connect-src 'self' {' '.join(SAMP_HUB_ORIGINS)}; worker-src 'self'; "
                 "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: Policy of the sky view (sky.html: Aladin Lite beside the app, which runs in an iframe under
+#: DOCUMENT_CSP): Aladin Lite compiles its WebAssembly (``'wasm-unsafe-eval'``, not ``'unsafe-eval'``:
+#: no JavaScript eval), fetches the FITS map the page made (a ``blob:`` URL of the page itself),
+#: starts a Web Worker from a ``blob:`` URL of its own script and draws with WebGL2. Still no inline
+#: script and nothing from another origin: its usage logger, default survey and HiPS lists are
+#: switched off in web/sky.js, and this policy blocks them if they were not.
+SKY_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' blob:; worker-src 'self' blob:; "
+           "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: pages whose policy is not DOCUMENT_CSP (by file name)
+PAGE_CSP = {"sky.html": SKY_CSP}
+
+
+def page_csp(name: str) -> str:
+    """The Content-Security-Policy of the site's page ``name`` (a file name)."""
+    return PAGE_CSP.get(name.removesuffix(".gz"), DOCUMENT_CSP)
+
+
 #: A Web Worker gets the policy of its own script's response, not the page's. The Python worker
 #: compiles WebAssembly and runs the JavaScript that Panel hands to Pyodide (eval): allowed there,
 #: where no page content is parsed as HTML; still nothing from another origin (data: URLs: zstddec
@@ -398,7 +416,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         if ctype.startswith("text/html"):
-            self.send_header("Content-Security-Policy", DOCUMENT_CSP)
+            self.send_header("Content-Security-Policy", page_csp(os.path.basename(path)))
         elif ctype.startswith("text/javascript"):
             self.send_header("Content-Security-Policy", WORKER_CSP)
         self.end_headers()
