@@ -357,3 +357,33 @@ def test_build_full_cli_refuses_bad_page_size(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cassis_lite", "db", "build-full", "--out", str(tmp_path / "x.db"),
                         "--page-size", "1000"], capture_output=True, text=True)
     assert r.returncode != 0 and "page-size" in r.stderr
+
+
+def test_line_database_window_is_the_plain_query(full, con):
+    """LineDatabase reads a window of the frequency-ordered file by id range (query a): the same rows
+    as the plain BETWEEN query, with every filter."""
+    assert full._clustered
+    for fmin, fmax, kw in ((230000.0, 231000.0, {}), (86000.0, 90000.0, {"eup_max_k": 50.0, "aij_min": 1e-6}),
+                           (5e8, 6e8, {"source": "van Hoof"}), (1.0, 2.0, {})):
+        t = full.transitions(fmin, fmax, **kw)
+        sql = "SELECT freq_mhz, aij FROM transitions t WHERE freq_mhz BETWEEN ? AND ?"
+        args = [fmin, fmax]
+        if "eup_max_k" in kw:
+            sql += " AND eup_k <= ? AND aij >= ?"
+            args += [kw["eup_max_k"], kw["aij_min"]]
+        if "source" in kw:
+            sql += " AND source_id IN (SELECT id FROM sources WHERE name = ?)"
+            args.append(kw["source"])
+        ref = sorted(con.execute(sql, args).fetchall())
+        assert sorted(zip(t.freq_mhz.tolist(), t.aij.tolist())) == ref
+    with LineDatabase(FULL, immutable=True) as db:
+        assert len(db.transitions(230000.0, 231000.0)) == len(full.transitions(230000.0, 231000.0))
+
+
+def test_citations_of_the_lines_drawn(full):
+    t = full.transitions(231900.0, 231902.0)
+    cites = full.citations(t.sources)
+    assert [c["database"] for c in cites] == list(dict.fromkeys(t.sources))
+    assert any("Remijan" in c["citation"] for c in cites)
+    with LineDatabase(BUNDLED) as b:  # the bundled file answers from its sources table
+        assert "Morton" in b.citations(["Morton2003"])[0]["citation"]
