@@ -23,7 +23,10 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
+import shutil
+import sqlite3
 import sys
 import time
 import zipfile
@@ -224,6 +227,26 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
                 data = data.replace(CSP_PLACEHOLDER.encode(), page_csp(path.name).encode())
             put(rel, data)
 
+    # The full line catalogue (build/full.db, `make db-full`, docs/fulldb.md), read by HTTP range
+    # requests: hard-linked (or copied) as is, no gzip twin (a range is of the raw bytes).
+    full_db = ROOT / "build" / "full.db"
+    full_info = None
+    if full_db.exists():
+        dst = out / "db" / "full.db"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists() or not os.path.samefile(dst, full_db):
+            dst.unlink(missing_ok=True)
+            try:
+                os.link(full_db, dst)
+            except OSError:
+                shutil.copyfile(full_db, dst)
+        written.add("db/full.db")
+        with sqlite3.connect(f"file:{full_db}?mode=ro&immutable=1", uri=True) as con:
+            page = con.execute("PRAGMA page_size").fetchone()[0]
+        full_info = {"path": "db/full.db", "bytes": full_db.stat().st_size, "pageSize": page}
+    else:
+        log("build_site: build/full.db missing (`make db-full`): the site has no full catalogue")
+
     # Build id over everything but the templated files, then those files.
     digest = hashlib.sha256((WEB / "sw.js").read_bytes())
     for rel in sorted(written):
@@ -244,6 +267,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
         "panelJs": [panel_dist + n for n in static["panel_js"]],
         "panelCdnRoot": "panel/",
         "hasDatabase": db.exists(),
+        "fullDatabase": full_info,
         "snapshot": snapshot_config,
     }
     put("config.js", ("self.CASSIS_SITE = " + json.dumps(config, indent=1) + ";\n").encode())
