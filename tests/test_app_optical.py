@@ -42,8 +42,11 @@ def card(view, title):
 
 
 def test_wavelength_file_comes_in_its_unit_and_convention(view):
+    view.load((ROOT / "data" / "samples" / "I16293_Synthetic_CO.lis").read_bytes(), "I16293_Synthetic_CO.lis")
+    assert view.view.show_model and len(view.plot.model_source.data["x"])
     view.load(SDSS.read_bytes(), SDSS.name)
     assert view.view.x_unit == "Angstrom" and view.plot.x_label() == "Wavelength (A, vacuum)"
+    assert not view.view.show_model and len(view.plot.model_source.data["x"]) == 0  # no LTE model in K here
     assert view.plot.y_label() == "1E-17 erg/cm^2/s/Ang"  # the file's unit, as written
     x = np.asarray(view.plot.spectrum_source.data["x"])
     assert x.min() == pytest.approx(3553.857, abs=1e-3) and x.max() == pytest.approx(10356.19, abs=1e-2)
@@ -52,7 +55,7 @@ def test_wavelength_file_comes_in_its_unit_and_convention(view):
     assert view.plot.y_label() == "erg s**(-1) cm**(-2) nm**(-1)"
     # a radio file afterwards: back to GHz
     view.load((ROOT / "data" / "samples" / "I16293_Synthetic_CO.lis").read_bytes(), "I16293_Synthetic_CO.lis")
-    assert view.view.x_unit == "GHz"
+    assert view.view.x_unit == "GHz" and view.view.show_model
 
 
 def test_air_axis_uses_morton_and_markers_follow(view):

@@ -245,13 +245,18 @@ class CassisView:
 
     def _file_axis(self, sp) -> dict:
         """The x axis a new spectrum comes in: a wavelength (wavenumber) file in its own unit and
-        air/vacuum convention, velocities optical; a radio file on the axis in use, unless that
-        is an optical one (then GHz, radio velocities)."""
+        air/vacuum convention, velocities optical, the LTE model (K) hidden; a radio file on the
+        axis in use, unless that is an optical one (then GHz, radio velocities, the model shown)."""
         axis = file_axis(sp)
+        if axis is not None and is_optical_axis(axis):
+            out = {"x_unit": axis, "velocity_convention": "optical"}
+            if not is_optical_axis(self.view.x_unit):  # from radio to optical: no LTE model in K over it
+                out["show_model"] = False
+            return out
         if axis is not None:
-            return {"x_unit": axis, "velocity_convention": "optical"}
+            return {"x_unit": axis}
         if is_optical_axis(self.view.x_unit):
-            return {"x_unit": "GHz", "velocity_convention": "radio"}
+            return {"x_unit": "GHz", "velocity_convention": "radio", "show_model": True}
         return {}
 
     def _on_pixel(self) -> None:

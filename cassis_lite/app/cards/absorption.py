@@ -160,7 +160,7 @@ class AbsorptionCard(Card):
             pn.Row(b["fit_continuum"], b["normalise"]), self.continuum_text,
             pn.pane.HTML("<b>System</b>: Voigt lines of the ions (Morton 2003, vacuum) drawn on the "
                          "normalised spectrum", margin=(8, 5, 0, 5)),
-            pn.Row(fi(p.redshift, name="redshift z", step=0.0001, width=110),
+            pn.Row(fi(p.redshift, name="system redshift z", step=0.0001, width=120),
                    pn.widgets.TextInput.from_param(p.ions, name="ions", width=170)),
             pn.widgets.TextAreaInput.from_param(p.components, name="components: v (km/s) b (km/s) log N per ion",
                                                 height=80, sizing_mode="stretch_width"),
