@@ -373,8 +373,10 @@ class SpectrumPlot:
                 src.data = {"x": [], "y": []}
             self.components_source.data = {"xs": [], "ys": [], "colour": [], "name": []}
             self.components_legend.visible = False
+            self.model_legend.visible = False
             self.autoscale_y()
             return
+        self.model_legend.visible = True
         label = model_label(self.session.model_config)
         if label != self._model_label:  # a value, not a column name (a plain string would be read as a field)
             self._model_label = label

@@ -99,7 +99,7 @@ class CassisView:
                                               css_classes=["cl-url"])
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end", css_classes=["cl-url"])
         self.url_button.on_click(self._on_url)
-        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=150,
+        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=190,
                                                    options={label: unit for unit, label in X_UNITS.items()})
         self.y_unit = pn.widgets.Select.from_param(v.param.y_unit, name="y axis", options=list(Y_UNITS), width=90)
         self.window_select = pn.widgets.Select(name="Window", options=["all"], width=190)

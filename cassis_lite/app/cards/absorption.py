@@ -122,8 +122,8 @@ class AbsorptionCard(Card):
             "fit_continuum": self._button("Fit the continuum", self.fit_continuum, 140, lambda: None),
             "normalise": self._button("Normalise", self.normalise, 100, lambda: None),
             "fit": self._button("Fit", self.absorption_fit, 80, lambda: None),
-            "ew_view": self._button("Equivalent width of the view", self.ew_of_view, 200, lambda: None),
-            "ew": self._button("Equivalent width", self.equivalent_width, 140, lambda: None),
+            "ew_view": self._button("Equivalent width of the view", self.ew_of_view, 190, lambda: None),
+            "ew": self._button("Equivalent width", self.equivalent_width, 130, lambda: None),
             "aod": self._button("AOD column", self.apparent_column, 110, lambda: None),
             "cog": self._button("Fit the curve of growth", self.fit_cog, 180, lambda: None),
             "clear_cog": self._button("Clear the lines", self.clear_measured, 120),
@@ -154,9 +154,9 @@ class AbsorptionCard(Card):
             pn.widgets.TextInput.from_param(p.regions, name="continuum regions (A)", placeholder="4010-4020; 4040-4050",
                                             sizing_mode="stretch_width"),
             b["add_region"],
-            pn.Row(pn.widgets.Select.from_param(p.method, name="shape", width=110),
-                   pn.widgets.IntInput.from_param(p.order, name="order", width=70),
-                   fi(p.knots_a, name="knots every (A)", width=110)),
+            pn.Row(pn.widgets.Select.from_param(p.method, name="shape", width=100),
+                   pn.widgets.IntInput.from_param(p.order, name="order", width=60),
+                   fi(p.knots_a, name="knots every (A)", width=100)),
             pn.Row(b["fit_continuum"], b["normalise"]), self.continuum_text,
             pn.pane.HTML("<b>System</b>: Voigt lines of the ions (Morton 2003, vacuum) drawn on the "
                          "normalised spectrum", margin=(8, 5, 0, 5)),
@@ -172,8 +172,8 @@ class AbsorptionCard(Card):
             self.model_error, self.fit_output,
             pn.pane.HTML("<b>Measure</b>: equivalent width (rest frame) and apparent optical depth",
                          margin=(8, 5, 0, 5)),
-            pn.Row(fi(p.ew_wmin, name="from (A)", width=100), fi(p.ew_wmax, name="to (A)", width=100), b["ew"]),
-            b["ew_view"],
+            pn.Row(fi(p.ew_wmin, name="from (A)", width=110), fi(p.ew_wmax, name="to (A)", width=110)),
+            pn.Row(b["ew"], b["ew_view"]),
             pn.Row(fi(p.aod_wrest, name="rest wavelength (A)", width=120), fi(p.aod_vmin, name="v from", width=80),
                    fi(p.aod_vmax, name="v to", width=80)),
             pn.Row(b["aod"], b["velocity"]), self.measure_output,
@@ -392,6 +392,10 @@ class AbsorptionCard(Card):
             return
         _, flux = got
         cont = self._continuum()
+        if not np.any(flux < 1.0 - 1e-6) or (cont is None and sp.y_unit not in ("", NORMALISED)):
+            # no line of the system in view, or a spectrum in flux units with no continuum yet
+            self.model_source.data = {"x": [], "y": []}
+            return
         y = flux * (cont.continuum if cont is not None else 1.0) * self.plot.y_factor(sp.freq_mhz, sp.y_unit)
         x, yy = self.plot._series(sp.freq_mhz, y)
         with bokeh_validation(False):
