@@ -148,7 +148,7 @@ def test_absorption_card_fit_and_measurements_equal_the_command_line(app_page, f
     ref = cli_json("cog", "--ion", "C IV", "--wrest", 1548.2, "--b", 5, 10, 20, "--logn", 12, 13, 14, 15)
     assert [r["b_kms"] for r in records] == [r["b_kms"] for r in ref]
     np.testing.assert_allclose([r["ew_ma"] for r in records], [r["ew_ma"] for r in ref], rtol=1e-10)
-    app_page.page.locator(".cl-cog-result").first.scroll_into_view_if_needed()
+    app_page.page.locator(".cl-side").first.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
     app_page.screenshot("optical-04-absorption-cog.png")
     # a bad component line is said in the card; the page keeps running
     type_into(app_page, "components: v (km/s) b (km/s) log N per ion", "-15 ten 13.4")

@@ -590,8 +590,10 @@ class AbsorptionCard(Card):
             self.cog_sources["lines"].data = {"x": res.x, "y": res.y}
         n, b = res.fit.params["logn_cm2"], res.fit.params["b_kms"]
         self._show_measured()
+        chi = (f"reduced chi-square {res.fit.redchi:.3g}" if math.isfinite(res.fit.redchi)
+               else "no reduced chi-square (as many lines as parameters)")
         self.cog_output.object += pre(f"{ions[0]}: log N = {_pm(n.value, n.stderr, 3)}, b = {_pm(b.value, b.stderr, 2)} "
-                                      f"km/s, reduced chi-square {res.fit.redchi:.3g}")
+                                      f"km/s, {chi}")
         self.cog_plot.x_range.update(start=float(min(res.curve_x.min(), res.x.min())) - 0.2,
                                      end=float(max(res.curve_x.max(), res.x.max())) + 0.2)
         ys = np.concatenate([res.curve_y, res.y])
@@ -612,8 +614,9 @@ class AbsorptionCard(Card):
         return curve_of_growth(ion, wrest, logn, b, db=self.session.db).records()
 
     def _cog_figure(self):
-        p = Plot(height=220, sizing_mode="stretch_width", x_range=Range1d(12, 16), y_range=Range1d(-6, -3),
-                 toolbar_location=None, name="cog_plot", min_border_left=50)
+        p = Plot(height=250, sizing_mode="stretch_width", x_range=Range1d(12, 16), y_range=Range1d(-6, -3),
+                 toolbar_location=None, name="cog_plot", min_border_left=50, min_border_bottom=50,
+                 min_border_right=16)
         xa, ya = LinearAxis(axis_label="log10 (N f lambda [A])"), LinearAxis(axis_label="log10 (W / lambda)")
         p.add_layout(xa, "below")
         p.add_layout(ya, "left")
