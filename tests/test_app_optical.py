@@ -188,3 +188,25 @@ def test_radial_velocity_slider_shifts_the_synthetic_spectrum(view, tmp_path):
     ref = table[np.argsort(table[:, 0]), 1]  # freq_mhz ascending, as the spectrum
     np.testing.assert_allclose(got["flux"], ref, rtol=1e-8, atol=1e-9)
     assert np.all(np.asarray(got["wave_a"]) > 0) and data["model"].min() < 0.5
+
+
+def test_velocity_axis_about_a_line_and_untied_components(view, tmp_path):
+    from cassis_lite.optical import AbsorptionModel
+
+    path = tmp_path / "civ.csv"
+    write_civ_spectrum(path)
+    view.load(path.read_bytes(), path.name)
+    c = card(view, "Absorption")
+    c.param.update(redshift=1.6, aod_wrest=1548.204)
+    c.velocity_axis()
+    assert view.view.x_unit == "km/s" and view.view.velocity_convention == "optical"
+    assert view.plot.x_label() == f"velocity (km/s, optical, rest {1548.204 * 2.6:.3f} A vacuum)"
+    x = np.asarray(view.plot.spectrum_source.data["x"])
+    wave = view.session.spectrum.wavelength("angstrom")
+    np.testing.assert_allclose(x, C_LIGHT_KMS * (wave / (1548.204 * 2.6) - 1), rtol=1e-9, atol=1e-6)
+    # b and v of each ion on their own: one b and one v per (component, ion)
+    c.param.update(ions="C IV, Si IV", components="0 10 13.5 12.8", tie_b_v=False)
+    model = AbsorptionModel(c.config(free=True), view.session.db)
+    assert {"c1_b_C_IV", "c1_v_C_IV", "c1_b_Si_IV", "c1_v_Si_IV"} <= set(model.make_params())
+    c.components = "0 10 13.5"  # one log N for two ions: said, nothing drawn
+    assert "needs 4 numbers" in c.model_error.object and len(c.model_source.data["x"]) == 0
