@@ -56,9 +56,13 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          "numpy/typing/*", "xyzservices/data/*", "cassis_lite/data/*_collisions.db",
          "cassis_lite/commands/*", "narwhals/*", "markdown/*", "mdit_py_plugins/*", "bleach/*", "packaging/*",
          "typing_extensions.pyc",
-         # imported only by an action after ready (exports, SAMP sends; the optical tools have no card
-         # yet), which the worker runs after this bundle is installed
-         "cassis_lite/vo/*", "cassis_lite/optical/*")
+         # imported only by an action after ready (exports, SAMP sends, the optical cards' tools),
+         # which the worker runs after this bundle is installed
+         "cassis_lite/vo/*", "cassis_lite/optical/*",
+         # the optical cards, added with the other analysis cards once this bundle is installed
+         "cassis_lite/app/cards/absorption.*", "cassis_lite/app/cards/broadening.*",
+         # the ALMA card and the line lists' panel of the Lines card, also added with them
+         "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).

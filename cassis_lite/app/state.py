@@ -443,9 +443,43 @@ def to_jsonable(obj):
 
 # --------------------------------------------------------------------------- what the screen shows
 
-X_UNITS = {"GHz": "Frequency (GHz)", "MHz": "Frequency (MHz)", "km/s": "Velocity (km/s)",
-           "mm": "Wavelength (mm)", "um": "Wavelength (um)", "Angstrom": "Wavelength (A)"}
+#: the x axes: key -> (label, unit of the core's conversions, air wavelengths). Wavelengths are
+#: vacuum unless the key says air; air ones use the one formula of the core, Morton (2000, ApJS
+#: 130, 403, eq. 8; :func:`cassis_lite.units.air_to_vacuum`), below 2000 A air = vacuum (IAU).
+X_AXES = {"GHz": ("Frequency (GHz)", "GHz", False), "MHz": ("Frequency (MHz)", "MHz", False),
+          "km/s": ("Velocity (km/s)", "km/s", False), "mm": ("Wavelength (mm)", "mm", False),
+          "um": ("Wavelength (um, vacuum)", "um", False), "um air": ("Wavelength (um, air)", "um", True),
+          "nm": ("Wavelength (nm, vacuum)", "nm", False), "nm air": ("Wavelength (nm, air)", "nm", True),
+          "Angstrom": ("Wavelength (A, vacuum)", "Angstrom", False),
+          "Angstrom air": ("Wavelength (A, air)", "Angstrom", True),
+          "cm-1": ("Wavenumber (cm-1, vacuum)", "cm-1", False)}
+X_UNITS = {key: label for key, (label, _, _) in X_AXES.items()}
 Y_UNITS = ("K", "Jy/beam")
+#: wavelength factor (m) of a file's unit -> the axis that shows it
+_WAVE_AXES = {1e-10: "Angstrom", 1e-9: "nm", 1e-6: "um", 1e-3: "mm"}
+
+
+def file_axis(sp: Spectrum) -> str | None:
+    """The x axis that shows a spectrum as its file gives it: a wavelength file in its unit (A,
+    nm, um, mm) and convention (air or vacuum), a wavenumber file in cm-1; None for a frequency
+    or velocity file (the axis stays as the user set it)."""
+    from cassis_lite.units import UnitError, axis_unit_kind
+
+    try:
+        kind, factor = axis_unit_kind(sp.x_unit)
+    except UnitError:
+        return None
+    if kind == "wavenumber":
+        return "cm-1"
+    if kind != "wavelength":
+        return None
+    key = next((k for f, k in _WAVE_AXES.items() if math.isclose(f, factor, rel_tol=1e-9)), "Angstrom")
+    return f"{key} air" if sp.air_wavelength and key != "mm" else key
+
+
+def is_optical_axis(key: str) -> bool:
+    """An x axis of the optical/UV tools (wavelengths shorter than 1 mm, wavenumbers)."""
+    return key in X_AXES and X_AXES[key][1] in ("um", "nm", "Angstrom", "cm-1")
 
 
 class ViewState(param.Parameterized):

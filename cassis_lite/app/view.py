@@ -19,7 +19,7 @@ from cassis_lite.app.cards.lines import LinesCard
 from cassis_lite.app.cards.model import ModelCard
 from cassis_lite.app.cards.spectra import SpectraCard
 from cassis_lite.app.plot import SpectrumPlot
-from cassis_lite.app.state import X_UNITS, Y_UNITS, Session, ViewState, velocity_reference
+from cassis_lite.app.state import X_UNITS, Y_UNITS, Session, ViewState, file_axis, is_optical_axis, velocity_reference
 from cassis_lite.app.text import MESSAGE_STYLES, esc, message_box
 from cassis_lite.app.yunits import base_unit, beam_axes
 from cassis_lite.errors import CassisError
@@ -46,6 +46,14 @@ ROOT_CSS = ":host { min-width: 0 !important; }"
 #: the view's params a link carries (applied in this order)
 LINK_VIEW_KEYS = ("window", "x_unit", "velocity_convention", "rest_freq_mhz", "rest_label", "y_unit", "vlsr_kms",
                   "redshift", "show_model", "show_components")
+
+
+def window_label(sp, w: slice) -> str:
+    """A spectral window in the file's own terms: GHz, or its wavelengths (A, nm, um)."""
+    if sp.x_kind == "wavelength":
+        x = sp.x_original[w]
+        return f"{x.min():.6g}-{x.max():.6g} {sp.x_unit}"
+    return f"{sp.freq_mhz[w.start] / 1e3:.3f}-{sp.freq_mhz[w.stop - 1] / 1e3:.3f} GHz"
 
 
 def same_cube_grid(old, new) -> bool:
@@ -93,7 +101,7 @@ class CassisView:
                                               css_classes=["cl-url"])
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end", css_classes=["cl-url"])
         self.url_button.on_click(self._on_url)
-        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=150,
+        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=190,
                                                    options={label: unit for unit, label in X_UNITS.items()})
         self.y_unit = pn.widgets.Select.from_param(v.param.y_unit, name="y axis", options=list(Y_UNITS), width=90)
         self.window_select = pn.widgets.Select(name="Window", options=["all"], width=190)
@@ -136,7 +144,9 @@ class CassisView:
         the first screen is ready; none is on it)."""
         if self.analysis_cards is not None:
             return
+        from cassis_lite.app.cards.absorption import AbsorptionCard
         from cassis_lite.app.cards.atomis import AtomisCard
+        from cassis_lite.app.cards.broadening import BroadeningCard
         from cassis_lite.app.cards.cube import CubeCard
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
@@ -147,7 +157,9 @@ class CassisView:
 
         self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), FitCard(self.session),
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
-                               ToolsCard(self.session, self.view, self.plot)]
+                               ToolsCard(self.session, self.view, self.plot),
+                               AbsorptionCard(self.session, self.view, self.plot),
+                               BroadeningCard(self.session, self.view, self.plot)]
         self.cube_card = CubeCard(self.session)
         self.analysis_cards.append(self.cube_card)
         self.atomis_card = AtomisCard(self.session, self.fetch_url)
@@ -239,7 +251,7 @@ class CassisView:
             self._on_pixel()
             return
         wins = window_slices(sp.freq_mhz)
-        labels = ["all"] + [f"{sp.freq_mhz[w.start] / 1e3:.3f}-{sp.freq_mhz[w.stop - 1] / 1e3:.3f} GHz" for w in wins]
+        labels = ["all"] + [window_label(sp, w) for w in wins]
         self.window_select.options = labels
         window = -1
         if len(wins) > 1:  # multi-window files span GHz: start on the window of the strongest channel
@@ -248,7 +260,9 @@ class CassisView:
         self._drawing_spectrum = True  # the view follows the spectrum; drawn once, below
         try:
             self.view.param.update(window=window, rest_freq_mhz=None, rest_label="",
-                                   vlsr_kms=float(sp.vlsr_kms or 0.0), redshift=float(sp.redshift or 0.0))
+                                   vlsr_kms=float(sp.vlsr_kms or 0.0), redshift=float(sp.redshift or 0.0),
+                                   **self._file_axis(sp))
+            self.convention.visible = self.rest_input.visible = self.view.x_unit == "km/s"
         finally:
             self._drawing_spectrum = False
         self.window_select.value = labels[window + 1]
@@ -264,6 +278,22 @@ class CassisView:
         self.plot.draw(reset_range=True)
         self.lines_card.show_count()
         self._redraw_overlays()
+
+    def _file_axis(self, sp) -> dict:
+        """The x axis a new spectrum comes in: a wavelength (wavenumber) file in its own unit and
+        air/vacuum convention, velocities optical, the LTE model (K) hidden; a radio file on the
+        axis in use, unless that is an optical one (then GHz, radio velocities, the model shown)."""
+        axis = file_axis(sp)
+        if axis is not None and is_optical_axis(axis):
+            out = {"x_unit": axis, "velocity_convention": "optical"}
+            if not is_optical_axis(self.view.x_unit):  # from radio to optical: no LTE model in K over it
+                out["show_model"] = False
+            return out
+        if axis is not None:
+            return {"x_unit": axis}
+        if is_optical_axis(self.view.x_unit):
+            return {"x_unit": "GHz", "velocity_convention": "radio", "show_model": True}
+        return {}
 
     def _on_pixel(self) -> None:
         """Another pixel of the cube on screen: its curve in the same view (range, window, axis
@@ -362,9 +392,15 @@ class CassisView:
         if cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("pixel"):
             px, py = sp.meta["pixel"]
             where = f", pixel ({int(px)}, {int(py)}) of the {cube.nx} x {cube.ny} cube"
+        if sp.x_kind == "wavelength":
+            span = (f"{sp.x_original.min():.6g}-{sp.x_original.max():.6g} {esc(sp.x_unit)} "
+                    f"({'air' if sp.air_wavelength else 'vacuum'}), flux in {esc(sp.y_unit or 'no unit given')}"
+                    f"{', with uncertainties' if sp.uncertainty is not None else ''}")
+        else:
+            span = (f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, v_lsr {sp.vlsr_kms:g} km/s"
+                    f"{', with uncertainties' if sp.uncertainty is not None else ''}")
         self.info.object = (f"<b>{esc(sp.name)}</b>{where} ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
-                            f"{sp.freq_mhz.size} channels, {sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
-                            f"v_lsr {sp.vlsr_kms:g} km/s" + (f"; processed: {esc(steps)}" if steps else ""))
+                            f"{sp.freq_mhz.size} channels, {span}" + (f"; processed: {esc(steps)}" if steps else ""))
 
     def _show_axis_note(self) -> None:
         sp = self.session.spectrum
@@ -482,7 +518,8 @@ class CassisView:
         sp = self.session.spectrum
         if sp is not None:
             rest, where = velocity_reference(sp, self.view.window, self.view.rest_freq_mhz)
-            d["view"] = {"x_unit": self.view.x_unit, "x_label": X_UNITS[self.view.x_unit], "y_unit": self.view.y_unit,
+            d["view"] = {"x_unit": self.view.x_unit, "x_label": self.plot.x_label(), "y_unit": self.view.y_unit,
+                         "y_label": self.plot.y_label(), "uncertainty_band": self.plot.band_shown(),
                          "window": self.view.window, "rest_freq_mhz": rest,
                          "rest_source": self.view.rest_label or where,
                          "velocity_convention": self.view.velocity_convention, "vlsr_kms": self.view.vlsr_kms,
