@@ -108,13 +108,16 @@ class LineDatabase:
     >>> db.partition_function("CO").q(100.0)
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, immutable: bool = False):
+        """``immutable``: the file cannot change while open (a file served by HTTP range reads in
+        the browser, a read-only medium): SQLite then takes no locks and never looks for a
+        journal (``?immutable=1``), which saves a request per query on a lazily fetched file."""
         self.path = Path(path) if path is not None else default_database_path()
         if not self.path.is_file():
             hint = " (build it with `make db`)" if path is None else ""
             raise DatabaseError(f"line database not found: {self.path}{hint}")
         try:
-            uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro"
+            uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro" + ("&immutable=1" if immutable else "")
             self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.Error as exc:
