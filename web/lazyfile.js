@@ -254,6 +254,13 @@
     // a file at `path` whose bytes are those of a File/Blob (read by slices)
     mountBlob: (FS, path, blob, name, options) => open(FS, path, () => new LazyFile(blobSource(blob, name), options)),
     stats: (path) => (files.has(path) ? files.get(path).stats() : null),
+    // the reason of the last failed read (then forgotten), or null
+    takeError(path) {
+      const f = files.get(path);
+      const error = f ? f.lastError : null;
+      if (f) f.lastError = null;
+      return error;
+    },
     // empties a file's chunk cache (benchmarks: each query from cold)
     dropCache(path) {
       const f = files.get(path);

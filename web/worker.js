@@ -194,6 +194,7 @@ self.cassisLazyDb = {
     return JSON.stringify(this.lib().mountBlob(pyodide.FS, path, blob, name, JSON.parse(options || "{}")));
   },
   stats(path) { return JSON.stringify(lazyLib ? lazyLib.stats(path) : null); },
+  takeError(path) { return lazyLib ? lazyLib.takeError(path) : null; },
   dropCache(path) { return lazyLib ? lazyLib.dropCache(path) : false; },
   unmount(path) { return lazyLib ? lazyLib.unmount(pyodide.FS, path) : false; },
 };

@@ -217,12 +217,17 @@ class Databases:
             raise DatabaseError(self._reason(entry, f"{entry.source}: could not be read ({exc})")) from None
 
     def _reason(self, entry: Entry, message: str) -> str:
-        """The lazy file's own reason (an HTTP error, offline...) when SQLite only saw an I/O error."""
+        """The lazy file's own reason (an HTTP error, offline...) when a read failed: SQLite only
+        saw an I/O error, which it may report as "disk I/O error" or "database disk image is
+        malformed"."""
         if entry.path:
             message = message.replace(entry.path, entry.source)
-        stats = self.stats(entry)
-        if stats and stats.get("lastError") and ("I/O" in message or "could not be read" in message):
-            return f"{message}: {stats['lastError']}"
+        if entry.lazy and entry.path:
+            import js
+
+            error = js.cassisLazyDb.takeError(entry.path)
+            if error:
+                return f"cannot read line database {entry.source}: {error}"
         return message
 
     def explain(self, exc: CassisError, name: str | None = None) -> CassisError:
