@@ -157,3 +157,20 @@ def test_lazy_options_are_checked():
     for bad in ({"chunk_kb": 3}, {"chunk_kb": 0}, {"chunk_kb": "16"}, {"cache_mb": 0}, {"pages": 1}):
         with pytest.raises(CassisError):
             lazy_options(bad)
+
+
+def test_the_overlay_queries_each_window_not_the_span(app, line_db):
+    """The sample holds two windows (CO 5-4 at 576 GHz, 10-9 at 1152 GHz): the lines in its
+    windows are those of the span that fall in a window, found with one query per window."""
+    from cassis_lite.app.state import window_ranges
+    from cassis_lite.spectrum import window_mask
+
+    f = app.session.spectrum.freq_mhz
+    ranges = window_ranges(f)
+    assert len(ranges) >= 2 and all(hi - lo < 1000 for lo, hi in ranges)
+    span = line_db.transitions(float(f.min()), float(f.max()))
+    expected = span[window_mask(f, span.freq_mhz)]
+    got = app.session.lines()
+    assert len(got) == len(expected) > 0
+    assert np.array_equal(got.freq_mhz, expected.freq_mhz)
+    assert list(got.species_names) == list(expected.species_names)
