@@ -62,7 +62,9 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          # the optical cards, added with the other analysis cards once this bundle is installed
          "cassis_lite/app/cards/absorption.*", "cassis_lite/app/cards/broadening.*",
          # the ALMA card and the line lists' panel of the Lines card, also added with them
-         "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*")
+         "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*",
+         # the line-database choice (full catalogue, the user's file): after ready
+         "cassis_lite/app/databases.*", "cassis_lite/linedb/sqlite_file.*")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).

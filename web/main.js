@@ -98,12 +98,14 @@
   // ---- calls into Python -----------------------------------------------------------------
   let nextId = 1;
   const pending = new Map();
-  // A call's arguments travel as JSON text; a file's bytes as `data` (transferred, not copied).
+  // A call's arguments travel as JSON text; a file's bytes as `data` (transferred, not copied),
+  // or a File itself (a reference: the worker reads it by slices).
   function callWorker(method, args, data) {
     return new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      worker.postMessage({ type: "call", id, method, args: JSON.stringify(args || []), data }, data ? [data] : []);
+      const transfer = data instanceof ArrayBuffer ? [data] : [];
+      worker.postMessage({ type: "call", id, method, args: JSON.stringify(args || []), data }, transfer);
     });
   }
   class CassisError extends Error {
@@ -250,6 +252,12 @@
       await ready;
       return callWorker("openTable", [nameOf(source, name)], await toBuffer(source));
     },
+    // "bundled", "full", or a File/Blob (the user's own database, read in place by slices)
+    async useDatabase(source, options) {
+      await ready;
+      if (source instanceof Blob) return callWorker("useDatabase", ["file", options || {}, source.name || "database"], source);
+      return callWorker("useDatabase", [source, options || {}]);
+    },
     exportFigure,
     shareLink,
     sampConnect,
@@ -270,8 +278,24 @@
     const el = document.getElementById("cl-drop-status");
     if (el) { el.textContent = text; el.classList.toggle("cl-drop-error", !!isError); }
   }
+  const SQLITE_MAGIC = "SQLite format 3\u0000";
+  async function isDatabase(file) {
+    const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    return String.fromCharCode(...head) === SQLITE_MAGIC;
+  }
+  async function openDatabaseFromPage(file) {
+    if (!file) return;
+    dropStatus(`Opening the line database ${file.name} (${(file.size / 1e6).toFixed(1)} MB, read in place)...`);
+    try {
+      const db = await api.useDatabase(file);
+      dropStatus(`Lines now from ${db.label}.`);
+    } catch (err) {
+      dropStatus(String(err && err.message || err), true); // the database in use stays
+    }
+  }
   async function openFromPage(file) {
     if (!file) return;
+    if (await isDatabase(file)) return openDatabaseFromPage(file); // a dropped .db: the lines' database
     dropStatus(`Opening ${file.name} (${(file.size / 1e6).toFixed(1)} MB)...`);
     try {
       const sp = await openFile(file);
@@ -286,6 +310,8 @@
     if (!zone) return;
     zone.hidden = false;
     if (input) input.addEventListener("change", () => { openFromPage(input.files[0]); input.value = ""; });
+    const dbInput = document.getElementById("cl-db-file");
+    if (dbInput) dbInput.addEventListener("change", () => { openDatabaseFromPage(dbInput.files[0]); dbInput.value = ""; });
     let depth = 0;
     document.addEventListener("dragenter", (e) => { e.preventDefault(); depth += 1; zone.classList.add("cl-dragging"); });
     document.addEventListener("dragleave", () => { depth = Math.max(0, depth - 1); if (!depth) zone.classList.remove("cl-dragging"); });

@@ -10,7 +10,8 @@
 //   background  page -> worker   -                                    (after ready: second bundle, cards)
 //   patch       both ways        patch[, buffers]                     (Bokeh document changes)
 //   idle        worker -> page   -                                    (a page patch was applied)
-//   call        page -> worker   id, method, args (JSON text), data   (a window.cassisLite call)
+//   call        page -> worker   id, method, args (JSON text), data   (a window.cassisLite call; data:
+//                                                                     a file's bytes, or a File read in place)
 //   result      worker -> page   id, answer (JSON text: {ok, result} or {ok: false, type, message})
 //   event       worker -> page   name, detail (JSON text)             (a cube pixel or a line chosen: SAMP)
 //   fatal       worker -> page   error                                (the app could not start)
@@ -174,6 +175,30 @@ function waitForStart() {
   return new Promise((resolve) => { early.push(resolve); });
 }
 
+// Lazy files (web/lazyfile.js, loaded on first use): the Python side
+// (cassis_lite.app.databases) mounts line databases read by HTTP range or from a user's File,
+// and reads their counters. Answers are JSON text.
+let lazyLib = null;
+self.cassisLazyDb = {
+  lib() {
+    if (!lazyLib) {
+      importScripts("lazyfile.js");
+      lazyLib = self.cassisLazyFile;
+    }
+    return lazyLib;
+  },
+  mountUrl(path, url, options) {
+    return JSON.stringify(this.lib().mountUrl(pyodide.FS, path, url, JSON.parse(options || "{}")));
+  },
+  mountBlob(path, blob, name, options) {
+    return JSON.stringify(this.lib().mountBlob(pyodide.FS, path, blob, name, JSON.parse(options || "{}")));
+  },
+  stats(path) { return JSON.stringify(lazyLib ? lazyLib.stats(path) : null); },
+  takeError(path) { return lazyLib ? lazyLib.takeError(path) : null; },
+  dropCache(path) { return lazyLib ? lazyLib.dropCache(path) : false; },
+  unmount(path) { return lazyLib ? lazyLib.unmount(pyodide.FS, path) : false; },
+};
+
 async function call(msg) {
   // Python answers every call with JSON text, errors included ({ok: false, type, message})
   let answer;
@@ -214,6 +239,7 @@ self.onmessage = (event) => {
       appModule.add_analysis();
       console.debug(`[cassis-lite] analysis cards added in ${(performance.now() - t0).toFixed(0)} ms`);
     });
+    serial(() => appModule.probe_databases()); // is there a db/full.db (100 bytes)?
     pyodide.loadPackage(SITE.backgroundPackages || [], { messageCallback: () => {} })
       .catch((err) => console.warn("background packages:", err));
   } else if (msg.type === "patch") {

@@ -25,7 +25,7 @@ from cassis_lite.errors import CassisError, ConfigError
 from cassis_lite.lte.beam import TELESCOPE_DIAMETERS_M
 from cassis_lite.lte.compute import LteResult, PreparedModel
 from cassis_lite.lte.config import ModelConfig
-from cassis_lite.spectrum import Spectrum, window_mask, window_slices
+from cassis_lite.spectrum import Spectrum, window_slices
 
 DEFAULT_SPECIES = "CO"
 MAX_LINES = 5000  # lines drawn/listed at once; the table says when there are more
@@ -131,6 +131,7 @@ class Session(param.Parameterized):
     cube_pixel = param.Parameter(default=None, doc="(x, y) 0-based pixel of the cube's spectrum shown")
     line_lists = param.Dict(default={}, doc="name -> Transitions of the line lists overlaid beside the database "
                                             "(SLAP answers, tables received by SAMP or opened)")
+    database = param.String(default="bundled", doc="the line database in use: bundled, full or file")
 
     def __init__(self, db_path: str | None = None, **params):
         super().__init__(**params)
@@ -138,6 +139,7 @@ class Session(param.Parameterized):
         self._db = None
         self._prepared = None
         self._prepared_key = None
+        self.describe_database = None  # set by cassis_lite.app.databases: getState().database
 
     # ---- database ------------------------------------------------------------------------
     @property
@@ -147,6 +149,38 @@ class Session(param.Parameterized):
 
             self._db = LineDatabase(self.db_path)
         return self._db
+
+    def set_database(self, db, name: str, describe=None) -> list[str]:
+        """Draw the lines, the model and the analyses from ``db`` (a LineDatabase) from now on;
+        ``name`` (bundled, full, file) is what :meth:`state` reports, with ``describe()``.
+        A species filter naming species the new database lacks is cleared (returned note); a
+        database that fails to read (an I/O error of a lazily read file) is not taken."""
+        from cassis_lite.errors import AmbiguousSpeciesError, UnknownSpeciesError
+
+        old, self._db = self._db, db
+        filters, notes = self.filters, []
+        try:
+            if self.spectrum is not None:
+                try:
+                    self.lines(filters)
+                except (UnknownSpeciesError, AmbiguousSpeciesError) as exc:
+                    filters = LineFilters(None, filters.eup_max_k, filters.aij_min)
+                    notes.append(f"the species filter was cleared: {exc}")
+                    self.lines(filters)
+        except CassisError:
+            self._db = old
+            raise
+        self._prepared = self._prepared_key = None
+        if describe is not None:
+            self.describe_database = describe
+        model, error = (None, "") if self.model_config is None else self._compute(self.model_config, self.spectrum)
+        self.param.update(database=name, filters=filters, model=model, model_error=error)
+        return notes
+
+    def database_state(self) -> dict:
+        if self.describe_database is not None:
+            return self.describe_database()
+        return {"name": self.database, "source": self.db.path.name, "lazy": False}
 
     # ---- spectra ---------------------------------------------------------------------------
     def load_spectrum(self, data: bytes, name: str, telescope: str | None = None) -> Spectrum:
@@ -285,8 +319,9 @@ class Session(param.Parameterized):
         return ModelConfig.from_dict(d)
 
     # ---- lines ---------------------------------------------------------------------------
-    def lines(self, filters: dict | LineFilters | None = None, fmin_mhz=None, fmax_mhz=None):
-        """Transitions in the active spectrum's windows (or the range given) passing the filters."""
+    def lines(self, filters: dict | LineFilters | None = None, fmin_mhz=None, fmax_mhz=None, db=None):
+        """Transitions in the active spectrum's windows (or the range given) passing the filters,
+        from the database in use (or ``db``)."""
         if isinstance(filters, dict):
             fmin_mhz = filters.get("fmin_mhz", fmin_mhz)
             fmax_mhz = filters.get("fmax_mhz", fmax_mhz)
@@ -296,16 +331,18 @@ class Session(param.Parameterized):
         if in_windows:
             if self.spectrum is None:
                 raise CassisError("no spectrum loaded: give fmin_mhz and fmax_mhz")
-            f = self.spectrum.freq_mhz
-            fmin_mhz, fmax_mhz = float(f[0]), float(f[-1])
+            ranges = window_ranges(self.spectrum.freq_mhz)
+        else:
+            ranges = [(fmin_mhz, fmax_mhz)]
         from cassis_lite.linedb import lists
 
-        t = lists.transitions(self.db, list(self.line_lists.values()), fmin_mhz, fmax_mhz,
-                              species=list(filters.species) if filters.species else None,
-                              eup_max_k=filters.eup_max_k, aij_min=filters.aij_min)
-        if in_windows and len(t):
-            t = t[window_mask(self.spectrum.freq_mhz, t.freq_mhz)]
-        return t
+        # one query per window, not one over the span of all: a database read lazily (by HTTP
+        # range) then reads the windows' pages only, not those of the gaps between them
+        db = db or self.db
+        parts = [lists.transitions(db, list(self.line_lists.values()), lo, hi,
+                                   species=list(filters.species) if filters.species else None,
+                                   eup_max_k=filters.eup_max_k, aij_min=filters.aij_min) for lo, hi in ranges]
+        return lists.concat(parts)
 
     def add_line_list(self, name: str, t) -> str:
         """Overlay a line list (``Transitions``) under ``name`` (a list of that name is replaced)."""
@@ -401,7 +438,21 @@ class Session(param.Parameterized):
             "model_error": self.model_error or None,
             "cube": self.cube_state(),
             "line_lists": [{"name": k, "n_lines": len(v)} for k, v in self.line_lists.items()],
+            "database": self.database_state(),
         }
+
+
+def window_ranges(freq_mhz) -> list[tuple[float, float]]:
+    """(fmin, fmax) of the spectral windows of an axis, ascending, overlapping ones merged."""
+    f = np.asarray(freq_mhz, dtype=float)
+    spans = sorted((float(np.min(f[w])), float(np.max(f[w]))) for w in window_slices(f))
+    merged = [list(spans[0])]
+    for lo, hi in spans[1:]:
+        if lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
 
 
 def open_cube(data: bytes, spectrum: Spectrum):

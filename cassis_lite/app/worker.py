@@ -146,6 +146,7 @@ async def start(site_json: str, start_json: str):
     webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
     view = CassisView(samples=samples, fetch_url=lambda url, **post: fetch_bytes(urljoin(start_msg["href"], url), **post),
                       webgl=webgl, defer_analysis=True, samples_meta=samples_meta)
+    view.lines_card.site_base = base  # db/full.db is beside the site
     _app["view"] = view
     import js  # the worker's global scope (web/worker.js): what the page may tell other applications
 
@@ -208,6 +209,11 @@ def add_analysis() -> None:
     _app["view"].add_analysis()
 
 
+async def probe_databases() -> None:
+    """After ready: the line databases the site offers (db/full.db or not), for the selector."""
+    await _app["view"].lines_card.probe_databases()
+
+
 def apply_patch(patch) -> None:
     from panel.io.pyodide import _convert_json_patch
     from panel.io.state import state
@@ -217,7 +223,7 @@ def apply_patch(patch) -> None:
 
 async def call(method: str, args_json: str, data=None) -> str:
     """Run one ``window.cassisLite`` call (``args_json``: its arguments as a JSON list; ``data``:
-    the bytes of a file for loadSpectrum / probeFile). A call that needs a lazy site package
+    the bytes of a file for loadSpectrum / probeFile, a File for useDatabase). A call that needs a lazy site package
     (SciPy for fits) installs it and runs again. Returns the answer as JSON text."""
     try:
         args = json.loads(args_json or "[]")
@@ -270,6 +276,8 @@ async def _call(method: str, args: list, data):
             view.show_error(str(exc))  # the spectrum shown before stays
             raise
     view.add_analysis()  # normally done right after ready
+    if method == "useDatabase":  # data: the user's File (read in place, by slices)
+        return await view.lines_card.use_database(*args[:3], data=data)
     fn = view.api.get(method)
     if fn is None:
         raise CassisError(f"unknown method {method!r}")

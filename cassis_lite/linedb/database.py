@@ -109,8 +109,9 @@ class LineDatabase:
     """
 
     def __init__(self, path=None, immutable: bool = False):
-        """``immutable``: the file cannot change while open (one read by HTTP range requests in the
-        browser, a read-only medium): SQLite then takes no lock and never looks for a journal."""
+        """``immutable``: the file cannot change while open (a file served by HTTP range reads in
+        the browser, a read-only medium): SQLite then takes no locks and never looks for a
+        journal (``?immutable=1``), which saves a request per query on a lazily fetched file."""
         self.path = Path(path) if path is not None else default_database_path()
         if not self.path.is_file():
             hint = " (build it with `make db`)" if path is None else ""

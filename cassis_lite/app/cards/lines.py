@@ -24,6 +24,14 @@ class LinesCard(Card):
     def __init__(self, session, view, plot, **params):
         super().__init__(**params)
         self.session, self.view, self.plot = session, view, plot
+        #: the site's address (browser: db/full.db is beside it) or a full catalogue's path (CPython)
+        self.site_base, self.full_db_path = "", None
+        self._databases = None  # cassis_lite.app.databases.Databases, made on first use (after ready)
+        self.database_select = pn.widgets.Select(name="Line database", options={"bundled": "bundled"},
+                                                 value="bundled", sizing_mode="stretch_width")
+        self.database_select.param.watch(lambda e: self._on_database(e.new), "value")
+        self.database_note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-database-note"])
+        session.param.watch(lambda e: self._database_changed(), ["database"])
         self.species_input = pn.widgets.TextInput(name="Species (comma separated, empty = all)",
                                                   placeholder="CO, HCN, 32504 ...", sizing_mode="stretch_width")
         self.eup_input = pn.widgets.FloatInput(name="E_up max (K)", value=None, start=0.0, width=120)
@@ -60,10 +68,11 @@ class LinesCard(Card):
                                      available=lambda: session.spectrum is not None)
         session.param.watch(lambda *e: self.exports.update(), ["spectrum"])
         self.extra = pn.Column(sizing_mode="stretch_width")  # the line lists' panel, once the app is ready
-        self.api = {"getLines": self.get_lines}
+        self.api = {"getLines": self.get_lines, "useDatabase": self.use_database}
 
     def __panel__(self):
-        return pn.Column(self.species_input, pn.Row(self.eup_input, self.aij_input), self.message, self.count,
+        return pn.Column(self.database_select, self.database_note, self.species_input,
+                         pn.Row(self.eup_input, self.aij_input), self.message, self.count,
                          self.transition, pn.Row(self.zoom_button, self.reference_button), self.exports.panel,
                          self.extra, sizing_mode="stretch_width", name="lines_card")
 
@@ -162,7 +171,92 @@ class LinesCard(Card):
             self.view.param.update(rest_freq_mhz=float(self._selected["freq_mhz"]),
                                    rest_label=f"{self._selected['species']} {self._selected['qn']}")
 
+    # ------------------------------------------------------------------ database
+    @property
+    def databases(self):
+        """The databases of the session (:mod:`cassis_lite.app.databases`, imported on first use)."""
+        if self._databases is None:
+            from cassis_lite.app.databases import FULL_URL, Databases
+            from cassis_lite.app.runtime import IN_PYODIDE
+
+            full = FULL_URL if IN_PYODIDE else self.full_db_path
+            self._databases = Databases(self.session, full=full, base_url=self.site_base)
+            self._databases.check_full()
+        return self._databases
+
+    async def probe_databases(self) -> None:
+        """After the first screen: which databases the site offers (the selector's choices)."""
+        await self.databases.probe_full()
+        self.show_databases()
+
+    def show_databases(self) -> None:
+        dbs = self.databases
+        options = {(dbs.entries[n].label() if n in dbs.entries else {"full": "full catalogue"}.get(n, n)): n
+                   for n in dbs.available()}
+        self._showing = True
+        try:
+            self.database_select.param.update(options=options, value=self.session.database)
+        finally:
+            self._showing = False
+        notes = []
+        if dbs.full is not None and dbs.full_problem:
+            notes.append(f"Full catalogue: {dbs.full_problem}.")
+        notes.append("Your own line database: 'open a line database' above the plot, or drop a .db file on the "
+                     "page (read in place: not uploaded, not read whole).")
+        self.database_note.object = "<br>".join(esc(n) for n in notes)
+
+    def _on_database(self, name) -> None:
+        if self._showing or name == self.session.database:
+            return
+        try:
+            notes = self.choose_database(name)
+        except CassisError as exc:
+            self.show_error(f"Line database: {exc}")
+            self.show_databases()  # the selector goes back to the database in use
+            return
+        if notes:
+            self.show_error("Line database: " + "; ".join(notes))
+
+    def choose_database(self, name, file=None, file_name=None, options=None, reopen=False) -> list[str]:
+        """Use database ``name`` (bundled, full, file); the previous one stays on error."""
+        self.clear_error()
+        before = self.session.filters
+        self.databases.use(name, file, file_name, options, reopen=reopen)
+        self.show_databases()
+        after = self.session.filters
+        return [] if after == before else [f"the species filter {', '.join(before.species or [])} was cleared "
+                                           "(not in this database)"]
+
+    def _database_changed(self) -> None:
+        if self.session.spectrum is not None:
+            self.plot.draw_lines()
+            self.show_count()
+
     # ------------------------------------------------------------------ scripting
+    async def use_database(self, name="bundled", options=None, file_name=None, data=None) -> dict:
+        """``cassisLite.useDatabase("bundled" | "full" | file[, {chunk_kb, readahead, cache_mb,
+        reopen}])``: the lines, the model and the analyses then come from that database. A file
+        (the page passes the File itself) is read in place. Answers ``getState().database``."""
+        o = dict(options or {})
+        reopen = bool(o.pop("reopen", False))
+        try:
+            notes = self.choose_database(name, data, file_name, o, reopen=reopen)
+        except CassisError as exc:
+            self.show_error(f"Line database: {exc}")
+            raise
+        if notes:
+            self.show_error("Line database: " + "; ".join(notes))
+        return {**self.databases.describe(), "notes": notes}
+
     async def get_lines(self, filters=None) -> list:
-        """``cassisLite.getLines({fmin_mhz, fmax_mhz, species, eup_max_k, aij_min})``."""
-        return self.session.lines(filters or {}).to_records()
+        """``cassisLite.getLines({fmin_mhz, fmax_mhz, species, eup_max_k, aij_min, database})``:
+        from the database in use, or the one named (bundled, full, file)."""
+        from cassis_lite.errors import DatabaseError
+
+        f = dict(filters or {})
+        name = f.pop("database", None)
+        db = None if name is None or name == self.session.database else self.databases.database(name)
+        try:
+            return self.session.lines(f, db=db).to_records()
+        except DatabaseError as exc:  # a lazily read file that could not be read (offline...)
+            raise (self.databases.explain(exc, name) if self._databases is not None else exc) from None
