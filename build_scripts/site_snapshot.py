@@ -58,7 +58,9 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          "typing_extensions.pyc",
          # imported only by an action after ready (exports, SAMP sends; the optical tools have no card
          # yet), which the worker runs after this bundle is installed
-         "cassis_lite/vo/*", "cassis_lite/optical/*")
+         "cassis_lite/vo/*", "cassis_lite/optical/*",
+         # the fit maps of the Map card (imported when the analysis cards are added, after ready)
+         "cassis_lite/app/cards/cube_fit*")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).

@@ -148,3 +148,167 @@ def test_closing_the_cube_leaves_cube_mode_and_a_synthetic_cube_has_ra_dec(app, 
     ra, dec = cube.pixel_to_world(5.0, 4.0)
     assert (r["sky"]["ra_deg"], r["sky"]["dec_deg"]) == pytest.approx((float(ra), float(dec)), abs=1e-9)
     assert not any(label.startswith("l, b") for label, _ in app.cube_card.hover.tooltips)
+
+
+# --------------------------------------------------------------------------- fit maps
+
+FIT_NAMES = ["TEX", "TEX_ERR", "FWHM", "FWHM_ERR", "VLSR", "VLSR_ERR", "NTOT_CH3CN", "NTOT_CH3CN_ERR", "REDCHI2"]
+
+
+@pytest.fixture(scope="module")
+def ch3cn(tmp_path_factory, line_db):
+    """A 7 x 6 synthetic CH3CN cube, its fit JSON, and what `cassis-lite cube fit --snr 5 --block 4` writes."""
+    import json
+
+    from cassis_lite.cli import main
+    from cube_data import CH3CN_FIT
+
+    d = tmp_path_factory.mktemp("fitmap")
+    path = d / "ch3cn.fits"
+    synthetic_ch3cn_cube(path, line_db, ny=6, nx=7)
+    config = d / "fit.json"
+    config.write_text(json.dumps(CH3CN_FIT))
+    out = d / "maps.fits"
+    assert main(["cube", "fit", str(path), "--config", str(config), "--out", str(out), "--snr", "5", "--block", "4",
+                 "--quiet"]) == 0
+    return path, CH3CN_FIT, out.read_bytes()
+
+
+@pytest.fixture
+def fit_app(line_db, ch3cn):
+    import json
+
+    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()})
+    v.open_sample(LIS)
+    v.layout.get_root(Document())
+    v.add_analysis()
+    v.load(ch3cn[0].read_bytes(), ch3cn[0].name)
+    fit_card = next(c for c in v.cards if c.title == "Fit")
+    fit_card.config_text = json.dumps(ch3cn[1], indent=1)  # typed into the Fit card's JSON box
+    v.cube_card.fitmap.param.update(snr=5.0, block=4)
+    return v
+
+
+async def press_and_wait(runner, until=None):
+    """Press Fit map as a person would; wait (yielding to the loop) until ``until()`` or the end."""
+    runner.fit_button.clicks += 1
+    for _ in range(200000):
+        await asyncio.sleep(0)
+        if until is not None and until():
+            return
+        if not runner.running and runner.maps is not None and (runner.maps.complete or runner.maps.blocks_done):
+            if until is None:
+                return
+    raise AssertionError("the fit map did not finish")
+
+
+def fits_maps(data: bytes) -> dict:
+    import io
+
+    from astropy.io import fits
+
+    with fits.open(io.BytesIO(data)) as hdul:
+        return {h.name: (np.array(h.data), dict(h.header)) for h in hdul[1:]}
+
+
+def test_fit_map_button_fills_the_maps_the_cli_writes(fit_app, ch3cn):
+    card, runner = fit_app.cube_card, fit_app.cube_card.fitmap
+    asyncio.run(press_and_wait(runner))
+    assert not card.message.visible, card.message.object
+    m = runner.maps
+    assert m.complete and m.blocks_total == 4 and list(m.arrays) == FIT_NAMES
+    assert runner.progress.value == runner.progress.max == 42 and runner.pixels_done == 42
+    assert card.kind_select.options == ["MOM0", "MOM1", "MOM2", "PEAK", "CHANNEL"] + FIT_NAMES
+    assert card.kind == "TEX"  # the first map is shown while it fills in
+    cli = fits_maps(ch3cn[2])
+    assert list(cli) == FIT_NAMES
+    for name in FIT_NAMES:
+        np.testing.assert_array_equal(m.arrays[name], cli[name][0])  # same code, same process: equal
+    np.testing.assert_array_equal(card.source.data["image"][0], cli["TEX"][0].astype(np.float32))
+    assert np.isnan(m.arrays["TEX"][:2, :2]).all() and m.n_fitted == 38
+    # the export is the CLI's file, byte for byte (one HDU per map, the cube's celestial WCS)
+    assert runner.download.filename == "ch3cn_fitmaps.fits" and not runner.download.disabled
+    assert runner._fits_file().getvalue() == ch3cn[2]
+    assert "38 of 42 pixels fitted" in runner.status.object and "in " in runner.status.object
+    # another map of the selector; its unit on the colour bar
+    card.kind = "NTOT_CH3CN"
+    np.testing.assert_array_equal(card.source.data["image"][0], cli["NTOT_CH3CN"][0].astype(np.float32))
+    assert card.colorbar.title == "cm-2"
+    got = call(fit_app, "getMap", "VLSR_ERR")
+    np.testing.assert_array_equal(np.array(got["data"], dtype=float), cli["VLSR_ERR"][0])
+    assert got["unit"] == "km/s" and got["n_fitted"] == 38
+
+
+def test_cancel_stops_at_the_next_block_and_keeps_the_maps_done(fit_app, ch3cn, line_db):
+    from cassis_lite.cube import CubeFitter
+
+    card, runner = fit_app.cube_card, fit_app.cube_card.fitmap
+    runner.block = 2  # 12 blocks of 2 x 2
+
+    async def go():
+        await press_and_wait(runner, until=lambda: runner.maps is not None and runner.maps.blocks_done >= 2)
+        assert runner.running and runner.fit_button.disabled and not runner.cancel_button.disabled
+        assert runner.download.disabled
+        runner.cancel_button.clicks += 1
+        while runner.running:
+            await asyncio.sleep(0)
+    asyncio.run(go())
+    m = runner.maps
+    assert 2 <= m.blocks_done < m.blocks_total == 12 and not m.complete
+    assert "cancelled after" in runner.status.object and not runner.download.disabled
+    fitter = CubeFitter(Cube.open(ch3cn[0]), ch3cn[1], line_db, snr=5.0, block=2)
+    for i, box in enumerate(fitter.blocks):
+        y0, y1, x0, x1 = box
+        if i < m.blocks_done:
+            ref = fitter.fit_block(box).maps["TEX"]
+            np.testing.assert_array_equal(m.arrays["TEX"][y0:y1, x0:x1], ref)
+        else:
+            assert np.isnan(m.arrays["TEX"][y0:y1, x0:x1]).all()  # blank where not fitted
+    assert runner.progress.value == sum((b[1] - b[0]) * (b[3] - b[2]) for b in fitter.blocks[:m.blocks_done])
+    assert "stopped" in card.status.object
+    # run again to the end
+    asyncio.run(press_and_wait(runner))
+    assert runner.maps.complete and runner.progress.value == 42
+
+
+def test_fit_cube_resolves_to_the_maps_and_refuses_bad_calls(fit_app, ch3cn):
+    card = fit_app.cube_card
+    r = call(fit_app, "fitCube", ch3cn[1], {"snr": 5, "block": 4})
+    cli = fits_maps(ch3cn[2])
+    assert list(r["maps"]) == FIT_NAMES and r["complete"] and r["n_fitted"] == 38 and r["n_pixels"] == 42
+    for name in FIT_NAMES:
+        np.testing.assert_array_equal(np.array(r["maps"][name], dtype=float), cli[name][0])
+    assert r["seconds"] > 0 and r["units"]["TEX"] == "K" and (r["nx"], r["ny"]) == (7, 6)
+    # without a configuration: the Fit card's (the same JSON here)
+    r2 = call(fit_app, "fitCube", None, {"snr": 5, "block": 4})
+    np.testing.assert_array_equal(np.array(r2["maps"]["TEX"], dtype=float), cli["TEX"][0])
+    for config, options, text in ((ch3cn[1], {"speed": 2}, "unknown fitCube option"),
+                                  (ch3cn[1], {"snr": "high"}, "snr must be a number"),
+                                  (ch3cn[1], {"block": 0}, "block must be a positive integer"),
+                                  ("nope", {}, "fit configuration"),
+                                  ({"components": [dict(ch3cn[1]["components"][0], species=[
+                                      {"species": "CO", "ntot_cm2": 1e16}])], "fit": ch3cn[1]["fit"]}, {},
+                                   "no channel|no line|free parameter")):
+        with pytest.raises(CassisError, match=text):
+            call(fit_app, "fitCube", config, options)
+    assert card.message.visible and not card.fitmap.running
+    # a bad Fit-card JSON: the button says so in the card
+    next(c for c in fit_app.cards if c.title == "Fit").config_text = "{not json"
+
+    async def press():
+        card.fitmap.fit_button.clicks += 1
+        for _ in range(10):
+            await asyncio.sleep(0)
+    asyncio.run(press())
+    assert card.message.visible and "not valid JSON" in card.message.object
+
+
+def test_a_new_cube_drops_the_fit_maps(fit_app, region5):
+    call(fit_app, "fitCube", None, {"snr": 5, "block": 4})
+    assert "TEX" in fit_app.cube_card.kind_select.options
+    fit_app.load(region5[0].read_bytes(), region5[0].name)
+    card = fit_app.cube_card
+    assert card.kind == "MOM0" and card.kind_select.options == list(("MOM0", "MOM1", "MOM2", "PEAK", "CHANNEL"))
+    assert card.fitmap.maps is None and card.fitmap.download.disabled
+    with pytest.raises(CassisError, match="unknown map"):
+        call(fit_app, "getMap", "TEX")

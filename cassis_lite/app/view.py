@@ -141,10 +141,11 @@ class CassisView:
         from cassis_lite.app.cards.tools import ToolsCard
         from cassis_lite.app.cards.vlsr import VelocityCard
 
-        self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), FitCard(self.session),
+        fit_card = FitCard(self.session)
+        self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), fit_card,
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot)]
-        self.cube_card = CubeCard(self.session)
+        self.cube_card = CubeCard(self.session, fit_config=fit_card.current_config)
         self.analysis_cards.append(self.cube_card)
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
         self.tabs[:] = self._tab_items()

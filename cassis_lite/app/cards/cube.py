@@ -7,8 +7,11 @@ chosen with a slider, with the sky coordinates of the pixel under the cursor. A 
 makes its spectrum the active one (lines, model, identification and fit work on it as on any
 spectrum); a square marks it. Every number comes from :mod:`cassis_lite.cube`.
 
+Fit maps (:mod:`cassis_lite.app.cards.cube_fit`): the Fit card's configuration fitted at every
+pixel, block by block; the maps (TEX, TEX_ERR, ..., REDCHI2) join the map selector as they fill in.
+
 Scripting: ``selectPixel(x, y)``, ``selectSky(ra_deg, dec_deg)`` (ICRS; 0-based pixels as FITS
-WCS with origin 0) and ``getMap(kind, options)``.
+WCS with origin 0), ``getMap(kind, options)`` and ``fitCube(fitConfig, options)``.
 """
 
 from __future__ import annotations
@@ -72,9 +75,12 @@ class CubeCard(Card):
                                  doc="rest frequency of the velocities (None: the cube's RESTFRQ)")
     channel = param.Integer(default=0, bounds=(0, None), doc="channel of the CHANNEL map (0-based, file order)")
 
-    def __init__(self, session, **params):
+    def __init__(self, session, fit_config=None, **params):
         super().__init__(**params)
         self.session = session
+        from cassis_lite.app.cards.cube_fit import FitMapRunner
+
+        self.fitmap = FitMapRunner(self, fit_config)
         self._moments = None
         self._moments_key = None
         self.last_map_ms = None  # time of the last map computed (the benchmark reads it)
@@ -87,7 +93,7 @@ class CubeCard(Card):
                                  major_label_text_font_size="10px", padding=3)
         self.figure = self._build_figure()
         self.figure.on_event(Tap, self._on_tap)
-        self.kind_select = pn.widgets.Select.from_param(self.param.kind, name="map", width=95)
+        self.kind_select = pn.widgets.Select.from_param(self.param.kind, name="map", width=135)
         self.vmin_input = pn.widgets.FloatInput.from_param(self.param.vmin_kms, name="v from (km/s)", width=95,
                                                            placeholder="all")
         self.vmax_input = pn.widgets.FloatInput.from_param(self.param.vmax_kms, name="v to (km/s)", width=95,
@@ -104,7 +110,8 @@ class CubeCard(Card):
         self.param.watch(self._on_options, ["kind", "vmin_kms", "vmax_kms", "rest_freq_mhz", "channel"])
         session.param.watch(lambda e: self._on_cube(), ["cube"])
         session.param.watch(lambda e: self._draw_marker(), ["cube_pixel"])
-        self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map}
+        self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map,
+                    "fitCube": self.fitmap.fit_cube}
         self._on_cube()
 
     def _build_figure(self) -> Plot:
@@ -130,7 +137,7 @@ class CubeCard(Card):
             pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"],
                    stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
             self.channel_slider, self.message, self.status,
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.pixel_info,
+            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.pixel_info, self.fitmap.panel(),
             sizing_mode="stretch_width", name="cube_card")
 
     # ------------------------------------------------------------------ state -> screen
@@ -138,6 +145,8 @@ class CubeCard(Card):
         cube = self.session.cube
         self._moments = self._moments_key = None
         self.clear_error()
+        self.fitmap.reset()
+        self._set_kinds(list(MAP_KINDS))
         if cube is None:
             self.source.data = {k: [] for k in self.source.data}
             self.marker_source.data = {"x": [], "y": []}
@@ -168,8 +177,33 @@ class CubeCard(Card):
         self._show(image, note)
         self._draw_marker()
 
+    def kinds(self) -> list[str]:
+        """The maps the selector offers: MAP_KINDS, then those of the fit map (if any)."""
+        return list(MAP_KINDS) + self.fitmap.names()
+
+    def _set_kinds(self, kinds: list[str]) -> None:
+        if list(self.param.kind.objects) != kinds:
+            self.param.kind.objects = kinds
+            self.kind_select.options = kinds
+
+    def kind_unit(self, kind: str, cube) -> str:
+        return self.fitmap.unit(kind) if kind in self.fitmap.names() else map_unit(kind, cube.y_unit)
+
+    def show_fit_maps(self, first: bool = False) -> None:
+        """The fit maps in the selector; ``first``: show the first (it fills in as blocks end),
+        else redraw the one shown if it is a fit map."""
+        self._set_kinds(self.kinds())
+        names = self.fitmap.names()
+        if first and names:
+            if self.kind == names[0]:
+                self._on_options()
+            else:
+                self.kind = names[0]
+        elif self.kind in names:
+            self._on_options()
+
     def _set_tooltips(self, cube) -> None:
-        unit = safe_unit(map_unit(self.kind, cube.y_unit))
+        unit = safe_unit(self.kind_unit(self.kind, cube))
         tips = [("pixel", "@ix{0}, @iy{0}")]
         frame = None if cube.wcs is None else cube.wcs.frame_name
         if frame is not None and frame.lower() not in ("icrs", "fk5"):
@@ -262,6 +296,9 @@ class CubeCard(Card):
             rest, _ = self._rest(cube)
             v = float(cube.velocity_kms(rest)[i])
             return plane, f"Channel {i}: {f:.4f} MHz, v = {v:.2f} km/s."
+        if self.kind in self.fitmap.names():
+            self.last_map_ms = 0.0
+            return self.fitmap.maps.arrays[self.kind], self.fitmap.note(self.kind)
         self.last_map_ms = 0.0  # unless computed now
         m = self.moments()
         rest, where = self._rest(cube)
@@ -342,8 +379,8 @@ class CubeCard(Card):
         def run():
             cube = self._require_cube()
             k = str(kind or "MOM0").upper()
-            if k not in MAP_KINDS:
-                raise ConfigError(f"unknown map {kind!r} (use {', '.join(MAP_KINDS)})")
+            if k not in self.kinds():
+                raise ConfigError(f"unknown map {kind!r} (use {', '.join(self.kinds())})")
             opts = dict(options or {})
             unknown = set(opts) - set(MAP_OPTIONS)
             if unknown:
@@ -375,12 +412,14 @@ class CubeCard(Card):
                     self.param.update(**before)
                 raise
             self.param.trigger("kind")  # the screen shows what the script asked for
-            out = {"kind": k, "unit": map_unit(k, cube.y_unit), "nx": cube.nx, "ny": cube.ny,
+            out = {"kind": k, "unit": self.kind_unit(k, cube), "nx": cube.nx, "ny": cube.ny,
                    "data": list(image), "note": note,
                    "compute_ms": compute_ms}
             if k == "CHANNEL":
                 out["channel"] = int(self.channel)
                 out["freq_mhz"] = float(cube.freq_mhz[self.channel])
+            elif k in self.fitmap.names():
+                out.update(n_fitted=self.fitmap.maps.n_fitted, complete=self.fitmap.maps.complete)
             else:
                 m = self._moments
                 out.update(vmin_kms=m.vmin_kms, vmax_kms=m.vmax_kms, rest_freq_mhz=m.rest_freq_mhz,
