@@ -10,7 +10,7 @@ import asyncio
 import numpy as np
 import pytest
 from bokeh.document import Document
-from bokeh.events import Tap
+from bokeh.events import MouseMove, SelectionGeometry, Tap
 
 from cassis_lite.app.view import CassisView
 from cassis_lite.cube import Cube
@@ -51,7 +51,7 @@ def test_a_cube_opens_cube_mode_with_the_central_pixel_and_its_mom0(app, region5
     assert app.tabs.active == app.cards.index(card)  # the maps come to the front
     image = np.asarray(card.source.data["image"][0], dtype=float)
     np.testing.assert_allclose(image, cube.moments().mom0.astype(np.float32), rtol=0, atol=0, equal_nan=True)
-    assert card.marker_source.data == {"x": [23.0], "y": [18.0]}
+    assert card.marker_source.data == {"x": [23.0], "y": [18.0], "w": [1.0], "h": [1.0]}
     # the hover's sky columns are the cube's WCS at each pixel centre
     lon, lat = cube.pixel_to_world(4.0, 7.0)
     assert card.source.data["lon"][0][7, 4] == pytest.approx(float(lon), abs=1e-12)
@@ -74,7 +74,7 @@ def test_a_click_on_the_map_shows_that_pixels_spectrum_in_the_same_view(app, reg
     np.testing.assert_allclose(drawn[np.isfinite(drawn)], ref.intensity[np.isfinite(ref.intensity)])
     assert (plot.x_range.start, plot.x_range.end) == (88.630, 88.634)  # the view stays
     assert app.session.model_config.to_dict() == model_before  # and the model in force
-    assert card.marker_source.data == {"x": [6.0], "y": [10.0]}
+    assert card.marker_source.data == {"x": [6.0], "y": [10.0], "w": [1.0], "h": [1.0]}
     assert "pixel (6, 10) of the 47 x 37 cube" in app.info.object
     assert len(app.session.spectra) == 2  # the cube's entry holds the pixel shown
     # outside the map: said in the card, the spectrum stays
@@ -312,3 +312,78 @@ def test_a_new_cube_drops_the_fit_maps(fit_app, region5):
     assert card.fitmap.maps is None and card.fitmap.download.disabled
     with pytest.raises(CassisError, match="unknown map"):
         call(fit_app, "getMap", "TEX")
+
+
+# --------------------------------------------------------------------------- region and pointer
+
+def test_a_box_dragged_on_the_map_shows_the_region_mean(app, region5):
+    _, cube = region5
+    card, plot = app.cube_card, app.plot
+    geometry = {"type": "rect", "x0": 9.6, "x1": 14.2, "y0": 20.4, "y1": 17.7}  # dragged up and left
+    card.figure._trigger_event(SelectionGeometry(card.figure, geometry=geometry, final=False))
+    assert app.session.cube_region is None  # not before the drag ends
+    card.figure._trigger_event(SelectionGeometry(card.figure, geometry=geometry, final=True))
+    assert app.session.cube_region == (10, 15, 18, 21) and app.session.cube_pixel is None
+    # the mean of the 5 x 3 pixels' spectra, NaN channels left out (an independent NumPy mean)
+    spectra = []
+    for y in range(18, 21):
+        for x in range(10, 15):
+            try:
+                spectra.append(cube.spectrum_at(x, y).intensity)
+            except CassisError:  # a blank pixel (all NaN) adds nothing to the mean
+                pass
+    ref = np.nanmean(np.stack(spectra), axis=0)
+    np.testing.assert_allclose(app.session.spectrum.intensity, ref, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(app.session.spectrum.intensity, cube.region_mean(10, 15, 18, 21).intensity)
+    drawn = np.asarray(plot.spectrum_source.data["y"], dtype=float)
+    np.testing.assert_allclose(drawn[np.isfinite(drawn)], ref[np.isfinite(ref)], rtol=1e-12)
+    assert card.marker_source.data == {"x": [12.0], "y": [19.0], "w": [5.0], "h": [3.0]}
+    assert "mean of pixels x 10-14, y 18-20 (15 pixels)" in app.info.object
+    assert "mean of pixels x 10-14, y 18-20" in card.pixel_info.object
+    assert call(app, "getState")["cube"]["region"] == [10, 15, 18, 21]
+    # partly outside: clipped; wholly outside: said
+    card.figure._trigger_event(SelectionGeometry(card.figure, geometry={"type": "rect", "x0": 44.0, "x1": 60.0,
+                                                                        "y0": 30.0, "y1": 41.2}, final=True))
+    assert app.session.cube_region == (44, 47, 30, 37)
+    card.figure._trigger_event(SelectionGeometry(card.figure, geometry={"type": "rect", "x0": 50.0, "x1": 60.0,
+                                                                        "y0": 1.0, "y1": 3.0}, final=True))
+    assert card.message.visible and "no pixel centre" in card.message.object
+    card.figure._trigger_event(SelectionGeometry(card.figure, geometry={"type": "rect", "x0": 40.0, "x1": 46.0,
+                                                                        "y0": 0.0, "y1": 2.0}, final=True))
+    assert card.message.visible and "no finite value" in card.message.object  # blank pixels only
+    assert app.session.cube_region == (44, 47, 30, 37)
+    # scripting; a click goes back to one pixel
+    r = call(app, "selectRegion", 40, 46, 3, 5)
+    np.testing.assert_array_equal(r["intensity"], cube.region_mean(40, 46, 3, 5).intensity)
+    for bad in ((0, 48, 0, 2), (3, 3, 0, 2), (0.5, 2, 0, 2)):
+        with pytest.raises(CassisError, match="region"):
+            call(app, "selectRegion", *bad)
+    card.figure._trigger_event(Tap(card.figure, x=6.0, y=10.0))
+    assert app.session.cube_pixel == (6, 10) and app.session.cube_region is None
+    assert card.marker_source.data["w"] == [1.0]
+
+
+def test_the_spectrum_follows_the_pointer_throttled(app, region5):
+    _, cube = region5
+    card = app.cube_card
+
+    def move(x, y):
+        card.figure._trigger_event(MouseMove(card.figure, x=x, y=y))
+
+    move(3.0, 4.0)
+    assert app.session.cube_pixel == (23, 18)  # off unless asked for
+    card.follow.value = True
+
+    async def sweep():
+        card._hover_last = 0.0
+        move(3.1, 4.2)  # the first move is shown at once
+        assert app.session.cube_pixel == (3, 4)
+        for x in range(4, 12):  # then at most one every HOVER_S, the last position wins
+            move(float(x), 4.0)
+        assert app.session.cube_pixel == (3, 4)
+        await asyncio.sleep(0.25)
+        assert app.session.cube_pixel == (11, 4)
+    asyncio.run(sweep())
+    np.testing.assert_array_equal(app.session.spectrum.intensity, cube.spectrum_at(11, 4).intensity)
+    move(80.0, 4.0)  # off the map: nothing
+    assert app.session.cube_pixel == (11, 4)

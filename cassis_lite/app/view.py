@@ -327,6 +327,10 @@ class CassisView:
         if cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("pixel"):
             px, py = sp.meta["pixel"]
             where = f", pixel ({int(px)}, {int(py)}) of the {cube.nx} x {cube.ny} cube"
+        elif cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("region"):
+            x0, x1, y0, y1 = (int(v) for v in sp.meta["region"])
+            where = (f", mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} ({(x1 - x0) * (y1 - y0)} pixels) of the "
+                     f"{cube.nx} x {cube.ny} cube")
         self.info.object = (f"<b>{esc(sp.name)}</b>{where} ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
                             f"{sp.freq_mhz.size} channels, {sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
                             f"v_lsr {sp.vlsr_kms:g} km/s" + (f"; processed: {esc(steps)}" if steps else ""))

@@ -16,6 +16,7 @@ WCS with origin 0), ``getMap(kind, options)`` and ``fitCube(fitConfig, options)`
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import time
@@ -23,8 +24,9 @@ import time
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import Tap
+from bokeh.events import MouseMove, SelectionGeometry, Tap
 from bokeh.models import (
+    BoxSelectTool,
     ColorBar,
     ColumnDataSource,
     DataRange1d,
@@ -51,6 +53,8 @@ MAP_OPTIONS = ("vmin_kms", "vmax_kms", "rest_freq_mhz", "channel")
 #: the options wrap in a narrow card rather than run out of it
 WRAP_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
 UNIT_CHARS = re.compile(r"[^\w/ .*^()+-]")
+#: the spectrum follows the pointer at most this often (s): one pixel switch costs ~30 ms in CPython
+HOVER_S = 0.1
 
 
 class NoCubeError(CassisError):
@@ -86,13 +90,21 @@ class CubeCard(Card):
         self.last_map_ms = None  # time of the last map computed (the benchmark reads it)
         empty = {k: [] for k in ("image", "x", "y", "dw", "dh", "ix", "iy", "lon", "lat", "ra", "dec")}
         self.source = ColumnDataSource(empty, name="cube_map")
-        self.marker_source = ColumnDataSource({"x": [], "y": []}, name="cube_marker")
+        self.marker_source = ColumnDataSource({"x": [], "y": [], "w": [], "h": []}, name="cube_marker")
+        self.box_select = BoxSelectTool(dimensions="both", description="Drag a box: the region's mean spectrum")
         self.mapper = LinearColorMapper(palette=Viridis256, low=0.0, high=1.0, nan_color="rgba(0, 0, 0, 0)")
         self.hover = HoverTool(tooltips=[("pixel", "@ix{0}, @iy{0}"), ("value", "@image{0.000}")])
         self.colorbar = ColorBar(color_mapper=self.mapper, width=12, title="", title_text_font_size="10px",
                                  major_label_text_font_size="10px", padding=3)
         self.figure = self._build_figure()
         self.figure.on_event(Tap, self._on_tap)
+        self.figure.on_event(SelectionGeometry, self._on_box)
+        self.figure.on_event(MouseMove, self._on_move)
+        self.follow = pn.widgets.Checkbox(name="spectrum follows the pointer", value=False,
+                                          css_classes=["cl-cube-follow"])
+        self._hover_pending = None
+        self._hover_last = 0.0
+        self._hover_scheduled = False
         self.kind_select = pn.widgets.Select.from_param(self.param.kind, name="map", width=135)
         self.vmin_input = pn.widgets.FloatInput.from_param(self.param.vmin_kms, name="v from (km/s)", width=95,
                                                            placeholder="all")
@@ -109,13 +121,13 @@ class CubeCard(Card):
         self.pixel_info = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-cube-pixel"])
         self.param.watch(self._on_options, ["kind", "vmin_kms", "vmax_kms", "rest_freq_mhz", "channel"])
         session.param.watch(lambda e: self._on_cube(), ["cube"])
-        session.param.watch(lambda e: self._draw_marker(), ["cube_pixel"])
+        session.param.watch(lambda *e: self._draw_marker(), ["cube_pixel", "cube_region"])
         self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map,
-                    "fitCube": self.fitmap.fit_cube}
+                    "selectRegion": self.select_region, "fitCube": self.fitmap.fit_cube}
         self._on_cube()
 
     def _build_figure(self) -> Plot:
-        tools = [PanTool(), WheelZoomTool(), ResetTool(), self.hover]
+        tools = [PanTool(), WheelZoomTool(), self.box_select, ResetTool(), self.hover]
         p = Plot(x_range=DataRange1d(range_padding=0.0), y_range=DataRange1d(range_padding=0.0),
                  match_aspect=True, width=380, height=340, sizing_mode="scale_width", min_border=4,
                  toolbar=Toolbar(tools=tools, active_scroll=tools[1]), toolbar_location="above",
@@ -125,10 +137,11 @@ class CubeCard(Card):
         image = p.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh",
                                                color_mapper=self.mapper))
         self.hover.renderers = [image]
-        p.add_glyph(self.marker_source, Rect(x="x", y="y", width=1, height=1, fill_alpha=0.0, line_color="white",
-                                             line_width=4))
-        p.add_glyph(self.marker_source, Rect(x="x", y="y", width=1, height=1, fill_alpha=0.0, line_color="#e0245e",
-                                             line_width=2))
+        p.add_glyph(self.marker_source, Rect(x="x", y="y", width="w", height="h", fill_alpha=0.0,
+                                             line_color="white", line_width=4))
+        marker = p.add_glyph(self.marker_source, Rect(x="x", y="y", width="w", height="h", fill_alpha=0.0,
+                                                      line_color="#e0245e", line_width=2))
+        self.box_select.renderers = [marker]  # the box is read as a geometry; nothing is "selected"
         p.add_layout(self.colorbar, "right")
         return p
 
@@ -137,7 +150,8 @@ class CubeCard(Card):
             pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"],
                    stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
             self.channel_slider, self.message, self.status,
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.pixel_info, self.fitmap.panel(),
+            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.follow, self.pixel_info,
+            self.fitmap.panel(),
             sizing_mode="stretch_width", name="cube_card")
 
     # ------------------------------------------------------------------ state -> screen
@@ -149,7 +163,7 @@ class CubeCard(Card):
         self._set_kinds(list(MAP_KINDS))
         if cube is None:
             self.source.data = {k: [] for k in self.source.data}
-            self.marker_source.data = {"x": [], "y": []}
+            self.marker_source.data = {"x": [], "y": [], "w": [], "h": []}
             self.pixel_info.object = ""
             return
         self.channel_slider.end = max(1, cube.nchan - 1)
@@ -247,13 +261,21 @@ class CubeCard(Card):
 
     def _draw_marker(self) -> None:
         pixel = self.session.cube_pixel
+        region = self.session.cube_region
         cube = self.session.cube
+        if cube is not None and region is not None:
+            x0, x1, y0, y1 = region
+            self.marker_source.data = {"x": [0.5 * (x0 + x1) - 0.5], "y": [0.5 * (y0 + y1) - 0.5],
+                                       "w": [float(x1 - x0)], "h": [float(y1 - y0)]}
+            self.pixel_info.object = esc(f"Spectrum shown: the mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} "
+                                         f"({(x1 - x0) * (y1 - y0)} pixels)")
+            return
         if pixel is None or cube is None:
-            self.marker_source.data = {"x": [], "y": []}
+            self.marker_source.data = {"x": [], "y": [], "w": [], "h": []}
             self.pixel_info.object = ""
             return
         x, y = pixel
-        self.marker_source.data = {"x": [float(x)], "y": [float(y)]}
+        self.marker_source.data = {"x": [float(x)], "y": [float(y)], "w": [1.0], "h": [1.0]}
         sky = self.sky_of(x, y)
         words = [f"Spectrum shown: pixel ({x}, {y})"]
         if sky is not None:
@@ -333,6 +355,73 @@ class CubeCard(Card):
             self.session.select_pixel(x, y)
         except CassisError as exc:
             self.show_error(str(exc))
+
+    def _on_box(self, event) -> None:
+        """A box dragged on the map (BoxSelectTool): the mean spectrum of the pixels whose centre
+        it holds, once the drag ends."""
+        geometry = event.geometry or {}
+        if not event.final or geometry.get("type") != "rect" or self.session.cube is None:
+            return
+        cube = self.session.cube
+        try:
+            x0, x1, y0, y1 = (float(geometry[k]) for k in ("x0", "x1", "y0", "y1"))
+        except (KeyError, TypeError, ValueError):
+            return
+        # pixel i spans i - 0.5 .. i + 0.5: the pixels whose centre is in the box, clipped to the cube
+        ix0, ix1 = max(0, math.ceil(min(x0, x1))), min(cube.nx, math.floor(max(x0, x1)) + 1)
+        iy0, iy1 = max(0, math.ceil(min(y0, y1))), min(cube.ny, math.floor(max(y0, y1)) + 1)
+        self.clear_error()
+        if ix0 >= ix1 or iy0 >= iy1:
+            self.show_error("the box holds no pixel centre of the cube: drag over the map")
+            return
+        try:
+            self.session.select_region(ix0, ix1, iy0, iy1)
+        except CassisError as exc:
+            self.show_error(str(exc))
+
+    def _on_move(self, event) -> None:
+        """The pointer over the map (with "spectrum follows the pointer"): the pixel under it
+        becomes the active spectrum, at most every HOVER_S seconds (the last position wins)."""
+        cube = self.session.cube
+        if not self.follow.value or cube is None or event.x is None or event.y is None:
+            return
+        x, y = int(math.floor(event.x + 0.5)), int(math.floor(event.y + 0.5))
+        if not (0 <= x < cube.nx and 0 <= y < cube.ny) or (x, y) == self.session.cube_pixel:
+            self._hover_pending = None
+            return
+        self._hover_pending = (x, y)
+        wait = HOVER_S - (time.perf_counter() - self._hover_last)
+        if wait <= 0:
+            self._hover_flush()
+        elif not self._hover_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._hover_scheduled = True
+            loop.call_later(wait, self._hover_flush)
+
+    def _hover_flush(self) -> None:
+        self._hover_scheduled = False
+        pixel, self._hover_pending = self._hover_pending, None
+        if pixel is None or self.session.cube is None:
+            return
+        self._hover_last = time.perf_counter()
+        try:
+            self.session.select_pixel(*pixel)
+        except CassisError:  # a blank pixel: the spectrum stays
+            pass
+
+    async def select_region(self, x0, x1, y0, y1) -> dict:
+        """``cassisLite.selectRegion(x0, x1, y0, y1)``: the mean spectrum of the pixels
+        x0 <= x < x1, y0 <= y < y1 (0-based) becomes the active one (as a box dragged on the map);
+        resolves to ``{freq_mhz, intensity, region, y_unit, name}``."""
+        def run():
+            self._require_cube()
+            sp = self.session.select_region(x0, x1, y0, y1)
+            return {"freq_mhz": sp.freq_mhz, "intensity": sp.intensity, "region": list(self.session.cube_region),
+                    "y_unit": sp.y_unit, "name": sp.name}
+        return self._shown(run)
 
     def _shown(self, fn, *args):
         """Run ``fn``; a user error is shown in the card and raised for the script."""
