@@ -178,6 +178,53 @@ def test_scripting_select_pixel_sky_and_get_map(app, cube_path):
     app.api("getMap", "MOM0", {})
 
 
+def test_a_box_dragged_on_the_map_shows_the_region_mean_as_the_cli(app, cube_path):
+    page = app.page
+    page.locator(".cl-cube-pixel").first.scroll_into_view_if_needed()
+    page.locator("[title=\"Drag a box: the region's mean spectrum\"]").first.click()  # the map's box tool
+    a = page.evaluate(DATA_TO_PAGE, ["cube_figure", 9.6, 20.4])
+    b = page.evaluate(DATA_TO_PAGE, ["cube_figure", 14.2, 17.7])
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move(*b, steps=6)
+    page.mouse.up()
+    wait_for(lambda: app.api("getState")["cube"]["region"] == [10, 15, 18, 21], what="the region")
+    ref = read_spectrum(cube_path, region=(10, 15, 18, 21)).intensity  # `info CUBE --region 10 15 18 21`
+    ref = ref[np.isfinite(ref)]
+    wait_for(lambda: np.allclose(finite(app.bokeh_data("spectrum_source", "y")), ref, rtol=1e-12),
+             what="the region mean drawn")
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "info", str(cube_path), "--region", "10", "15", "18",
+                          "21", "--format", "json"], capture_output=True, text=True, check=True, cwd=ROOT)
+    cli = json.loads(out.stdout)
+    drawn = finite(app.bokeh_data("spectrum_source", "y"))
+    assert (drawn.min(), drawn.max()) == pytest.approx((cli["y_min"], cli["y_max"]), rel=1e-12)
+    assert "mean of pixels x 10-14, y 18-20 (15 pixels)" in app.text(".cl-info")
+    assert app.bokeh_data("cube_marker", "w") == [5] and app.bokeh_data("cube_marker", "h") == [3]
+    app.screenshot("cube-desktop-4-region.png")
+    page.locator("[title=\"Drag a box: the region's mean spectrum\"]").first.click()  # the tool off again
+
+
+def test_the_spectrum_follows_the_pointer_when_asked(app, cube_path):
+    page = app.page
+    follow = page.locator(".cl-cube-follow input").first
+    follow.check()
+    try:
+        times = []
+        for x, y in ((15, 20), (30, 12), (22, 25)):
+            px, py = page.evaluate(DATA_TO_PAGE, ["cube_figure", x, y])
+            page.evaluate(SPECTRUM_REDRAWN.replace('"pointerdown"', '"pointermove"'))
+            page.mouse.move(px, py)
+            times.append(page.evaluate("Promise.race([window.__redrawn, new Promise((r) => setTimeout(() => r(-1), 30000))])"))
+            assert times[-1] >= 0, "no spectrum drawn after the pointer moved"
+            wait_for(lambda: app.api("getState")["cube"]["pixel"] == [x, y], what=f"pixel ({x}, {y}) under the pointer")
+            ref = read_spectrum(cube_path, pixel=(x, y)).intensity
+            wait_for(lambda: np.array_equal(finite(app.bokeh_data("spectrum_source", "y")), ref[np.isfinite(ref)]),
+                     what="its spectrum drawn")
+        print(f"pointer move -> redrawn spectrum: {', '.join(f'{t:.0f}' for t in times)} ms")
+    finally:
+        follow.uncheck()
+
+
 @pytest.mark.parametrize("viewport", ["laptop", "phone"])
 def test_cube_from_the_url_at_smaller_viewports(browser, base_url, cube_path, viewport):
     target = SITE / "test-cubes"

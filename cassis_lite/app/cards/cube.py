@@ -147,8 +147,9 @@ class CubeCard(Card):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"],
-                   stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+            pn.Column(pn.Row(self.kind_select, self.rest_input, stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+                      pn.Row(self.vmin_input, self.vmax_input, stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+                      css_classes=["cl-cube-options"], sizing_mode="stretch_width"),
             self.channel_slider, self.message, self.status,
             pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.follow, self.pixel_info,
             self.fitmap.panel(),
@@ -257,7 +258,7 @@ class CubeCard(Card):
         self.mapper.update(low=lo, high=hi)
         cube = self.session.cube
         self.status.object = (f"<b>{esc(cube.name)}</b>: {cube.nx} x {cube.ny} pixels x {cube.nchan} channels. "
-                              f"{esc(note)} Click a pixel for its spectrum.")
+                              f"{esc(note)} Click a pixel for its spectrum (the box tool: a region's mean).")
 
     def _draw_marker(self) -> None:
         pixel = self.session.cube_pixel

@@ -68,10 +68,11 @@ class FitMapRunner(param.Parameterized):
         self.param.watch(lambda e: self._buttons(), ["running"])
 
     def panel(self):
-        return pn.Column(pn.Row(self.fit_button, self.snr_input, self.block_input, self.cancel_button,
-                                css_classes=["cl-fitmap-options"],
-                                stylesheets=[":host { flex-wrap: wrap !important; min-width: 0 !important; "
-                                             "align-items: flex-end; }"], sizing_mode="stretch_width"),
+        # two short rows: a phone's card (about 350 px) holds each
+        css = [":host { flex-wrap: wrap !important; min-width: 0 !important; align-items: flex-end; }"]
+        return pn.Column(pn.Row(self.snr_input, self.block_input, stylesheets=css, sizing_mode="stretch_width"),
+                         pn.Row(self.fit_button, self.cancel_button, stylesheets=css, sizing_mode="stretch_width",
+                                css_classes=["cl-fitmap-options"]),
                          self.progress, self.status, self.download, sizing_mode="stretch_width",
                          css_classes=["cl-fitmap"])
 
