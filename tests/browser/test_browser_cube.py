@@ -371,3 +371,11 @@ def test_fit_cube_scripting_equals_the_cli(fit_app, ch3cn_cube):
     err = app.page.evaluate("""() => window.cassisLite.fitCube(null, {snr: -1}).then(() => null,
                                    (e) => [e.message, e.userError])""")
     assert err is not None and "snr must be a number" in err[0] and err[1] is True
+    # a scripted fit does not hold the page's messages: Cancel, clicked while it runs, stops it
+    app.page.evaluate("""([config, block]) => { window.__fit = window.cassisLite.fitCube(config, {snr: 5, block}); }""",
+                      [config, 1])
+    wait_for(lambda: "pixels done" in fitmap_status(app), what="the scripted fit running")
+    app.page.get_by_role("button", name="Cancel").click()
+    r = app.page.evaluate("window.__fit")
+    assert r["complete"] is False and 0 < r["blocks_done"] < r["blocks_total"] == 42
+    assert "cancelled after" in fitmap_status(app)
