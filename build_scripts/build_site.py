@@ -23,7 +23,10 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
+import shutil
+import sqlite3
 import sys
 import time
 import zipfile
@@ -87,6 +90,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
     pypi = site_fetch.fetch_pypi(manifest)
     comp = manifest["compiled"]
     compiled = site_fetch.compiled_packages(manifest, pypi[comp["pypi"].split("==")[0]], official_lock)
+    aladin = aladin_files(manifest["aladin"])
     log(f"build_site: inputs verified ({time.time() - t0:.1f} s)")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -206,8 +210,12 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
     sampjs = manifest["sampjs"]
     put("vendor/samp.js", samp_script(site_fetch.fetch_npm(sampjs, {sampjs["file"]})[sampjs["file"]]))
 
+    # Aladin Lite, for the sky view (web/sky.html; the app's page never loads it).
+    for rel, data in aladin.items():
+        put(rel, data)
+
     # The shell (web/), except the templated files.
-    from cassis_lite.commands.serve import DOCUMENT_CSP
+    from cassis_lite.commands.serve import page_csp
 
     for path in sorted(WEB.rglob("*")):
         rel = path.relative_to(WEB).as_posix()
@@ -216,8 +224,28 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
             if rel.endswith(".html"):
                 if data.count(CSP_PLACEHOLDER.encode()) != 1:
                     raise SystemExit(f"build_site: web/{rel} has no Content-Security-Policy placeholder")
-                data = data.replace(CSP_PLACEHOLDER.encode(), DOCUMENT_CSP.encode())
+                data = data.replace(CSP_PLACEHOLDER.encode(), page_csp(path.name).encode())
             put(rel, data)
+
+    # The full line catalogue (build/full.db, `make db-full`, docs/fulldb.md), read by HTTP range
+    # requests: hard-linked (or copied) as is, no gzip twin (a range is of the raw bytes).
+    full_db = ROOT / "build" / "full.db"
+    full_info = None
+    if full_db.exists():
+        dst = out / "db" / "full.db"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists() or not os.path.samefile(dst, full_db):
+            dst.unlink(missing_ok=True)
+            try:
+                os.link(full_db, dst)
+            except OSError:
+                shutil.copyfile(full_db, dst)
+        written.add("db/full.db")
+        with sqlite3.connect(f"file:{full_db}?mode=ro&immutable=1", uri=True) as con:
+            page = con.execute("PRAGMA page_size").fetchone()[0]
+        full_info = {"path": "db/full.db", "bytes": full_db.stat().st_size, "pageSize": page}
+    else:
+        log("build_site: build/full.db missing (`make db-full`): the site has no full catalogue")
 
     # Build id over everything but the templated files, then those files.
     digest = hashlib.sha256((WEB / "sw.js").read_bytes())
@@ -239,6 +267,7 @@ def build(out: Path, allowed_origins: list[str], samples_dir: Path = SAMPLES, lo
         "panelJs": [panel_dist + n for n in static["panel_js"]],
         "panelCdnRoot": "panel/",
         "hasDatabase": db.exists(),
+        "fullDatabase": full_info,
         "snapshot": snapshot_config,
     }
     put("config.js", ("self.CASSIS_SITE = " + json.dumps(config, indent=1) + ";\n").encode())
@@ -286,6 +315,34 @@ def samp_script(source: bytes) -> bytes:
         raise SystemExit("build_site: sampjs does not end with its module.exports line: check the pinned version")
     return (b"// sampjs 1.0.3 (CC0-1.0, Mark Taylor), wrapped by CASSIS lite's build_site.py\n"
             b"(function () {\nvar module = { exports: {} };\n" + body + b";\nself.samp = module.exports.samp;\n})();\n")
+
+
+#: how Aladin Lite 3.8.2 loads its WebAssembly (wasm-bindgen's default: the module inlined as a
+#: data: URL, which the page would have to fetch: connect-src data:)
+ALADIN_WASM_URL = re.compile(rb'new URL\("data:application/wasm;base64,([A-Za-z0-9+/=]+)",self\.location\)')
+ALADIN_WASM_FILE = "aladin-core.wasm"
+
+
+def aladin_files(spec: dict) -> dict[str, bytes]:
+    """Aladin Lite (npm tarball verified by its pinned integrity) as site files under
+    ``vendor/aladin/``: ``aladin.js`` (the ES module) with its inlined WebAssembly moved to
+    ``aladin-core.wasm`` beside it (loaded from ``import.meta.url``: same origin, served as
+    application/wasm, so the page's connect-src stays 'self'), and its licence texts. Refuses a
+    module that does not inline its WebAssembly exactly once, or a payload that is not WebAssembly."""
+    wanted = {spec["file"], *spec["licence_files"]}
+    files = site_fetch.fetch_npm(spec, wanted)
+    module = files[spec["file"]]
+    found = ALADIN_WASM_URL.findall(module)
+    if len(found) != 1:
+        raise SystemExit(f"build_site: {spec['npm']}: expected one inlined WebAssembly module, found {len(found)}")
+    wasm = base64.b64decode(found[0], validate=True)
+    if not wasm.startswith(b"\0asm"):
+        raise SystemExit(f"build_site: {spec['npm']}: the inlined data: URL is not WebAssembly")
+    module = ALADIN_WASM_URL.sub(f'new URL("{ALADIN_WASM_FILE}",import.meta.url)'.encode(), module)
+    out = {"vendor/aladin/aladin.js": module, f"vendor/aladin/{ALADIN_WASM_FILE}": wasm}
+    for name in spec["licence_files"]:
+        out[f"vendor/aladin/{name}.txt"] = files[name]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,9 +56,13 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          "numpy/typing/*", "xyzservices/data/*", "cassis_lite/data/*_collisions.db",
          "cassis_lite/commands/*", "narwhals/*", "markdown/*", "mdit_py_plugins/*", "bleach/*", "packaging/*",
          "typing_extensions.pyc",
-         # imported only by an action after ready (exports, SAMP sends; the optical tools have no card
-         # yet), which the worker runs after this bundle is installed
+         # imported only by an action after ready (exports, SAMP sends, the optical cards' tools),
+         # which the worker runs after this bundle is installed
          "cassis_lite/vo/*", "cassis_lite/optical/*",
+         # the optical cards, added with the other analysis cards once this bundle is installed
+         "cassis_lite/app/cards/absorption.*", "cassis_lite/app/cards/broadening.*",
+         # the ALMA card and the line lists' panel of the Lines card, also added with them
+         "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*",
          # the fit maps of the Map card (imported when the analysis cards are added, after ready)
          "cassis_lite/app/cards/cube_fit*")
 ZSTD_LEVEL = 19

@@ -52,3 +52,65 @@ def alma_file(name: str) -> bytes:
     """The bytes of ``astroquery/alma/tests/data/<name>``."""
     with zipfile.ZipFile(wheel()) as zf:
         return zf.read(DATA + name)
+
+
+def onerow_table():
+    """The real ALMA ObsCore row (M83, CO 1-0, project 2017.1.00079.S) as astropy reads it."""
+    import io
+
+    from astropy.table import Table
+
+    return Table.read(io.BytesIO(alma_file("alma-onerow.txt")), format="ascii")
+
+
+def onerow_votable_bytes() -> bytes:
+    """The same row as a VOTable (astropy writes it), what a TAP service answers."""
+    import io
+
+    from astropy.io.votable import from_table
+
+    t = onerow_table()
+    for c in t.colnames:
+        if getattr(t[c], "mask", None) is not None and t[c].mask.all():
+            t.remove_column(c)  # columns astropy read as all-masked ints carry nothing
+    buf = io.BytesIO()
+    from_table(t).to_xml(buf)
+    return buf.getvalue()
+
+
+class TapServer:
+    """A local TAP ``/sync`` endpoint answering ``answer`` to every POST (the archive itself is not
+    reachable here); ``received`` holds (path, form fields) of each query. A context manager;
+    ``url`` is its TAP base URL (``.../tap``)."""
+
+    def __init__(self, answer: bytes):
+        import http.server
+        import threading
+        import urllib.parse
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                received.append((self.path, dict(urllib.parse.parse_qsl(body))))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-votable+xml")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *a):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/tap"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()

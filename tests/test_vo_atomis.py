@@ -4,20 +4,17 @@ Positions and units are checked against astropy; the window edges against the ar
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import re
-import threading
-import urllib.parse
 
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from astropy.io.votable import from_table
 from astropy.table import Table
 
+import alma_data
 from alma_data import alma_file
 from cassis_lite.constants import C_LIGHT
 from cassis_lite.vo import atomis
@@ -31,8 +28,7 @@ M83 = ("M83", "13:37:00.919", "-29:51:56.74", "513")
 
 @pytest.fixture(scope="module")
 def onerow_table():
-    """The real ALMA ObsCore row (M83, CO 1-0, project 2017.1.00079.S) as astropy reads it."""
-    return Table.read(io.BytesIO(alma_file("alma-onerow.txt")), format="ascii")
+    return alma_data.onerow_table()
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +37,9 @@ def onerow(onerow_table):
 
 
 @pytest.fixture(scope="module")
-def onerow_votable(onerow_table, tmp_path_factory):
-    """The same row as a VOTable (astropy writes it), what a TAP service answers."""
+def onerow_votable(tmp_path_factory):
     path = tmp_path_factory.mktemp("rows") / "onerow.vot"
-    t = onerow_table.copy()
-    for c in t.colnames:
-        if getattr(t[c], "mask", None) is not None and t[c].mask.all():
-            t.remove_column(c)  # columns astropy read as all-masked ints carry nothing
-    from_table(t).to_xml(str(path))
+    path.write_bytes(alma_data.onerow_votable_bytes())
     return path
 
 
@@ -316,40 +307,15 @@ def test_cli_with_line_and_source_files(onerow_votable, tmp_path, cli):
     assert code == 2 and "not both" in err
 
 
-class _Tap(http.server.BaseHTTPRequestHandler):
-    """A TAP /sync endpoint answering the saved ALMA row (the archive itself is not reachable here)."""
-
-    answer = b""
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        self.received.append((self.path, dict(urllib.parse.parse_qsl(body))))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-votable+xml")
-        self.send_header("Content-Length", str(len(self.answer)))
-        self.end_headers()
-        self.wfile.write(self.answer)
-
-    def log_message(self, *a):
-        pass
-
-
 def test_cli_queries_a_tap_service_with_pyvo(onerow_votable, tmp_path, cli):
-    handler = type("Tap", (_Tap,), {"answer": onerow_votable.read_bytes(), "received": []})
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{srv.server_address[1]}/tap"
+    with alma_data.TapServer(onerow_votable.read_bytes()) as tap:
+        url = tap.url
         base = ["--species", "CO", "--fmin", "100000", "--fmax", "120000", "--source", ",".join(M83), "--public-only"]
         saved = tmp_path / "answer.vot"
         code, out, err = cli(*base, "--tap-url", url, "--maxrec", "500", "--save-rows", str(saved), "--format", "json")
         assert code == 0, err
         assert json.loads(out)["observations"][0]["proposal_id"] == "2017.1.00079.S"
-        (path, form), = handler.received
+        (path, form), = tap.received
         assert path == "/tap/sync" and form["LANG"] == "ADQL" and form["REQUEST"] == "doQuery"
         assert form["MAXREC"] == "500" and form["QUERY"] == cli(*base, "--adql")[1].decode().rstrip("\n")
         assert saved.read_bytes() == onerow_votable.read_bytes()
-    finally:
-        srv.shutdown()
-        srv.server_close()

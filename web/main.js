@@ -149,6 +149,8 @@
         const answer = JSON.parse(msg.answer);
         if (answer.ok) p.resolve(answer.result === undefined ? null : answer.result);
         else p.reject(new CassisError(answer));
+      } else if (msg.type === "event") {
+        window.dispatchEvent(new CustomEvent("cassislite-" + msg.name, { detail: JSON.parse(msg.detail) }));
       } else if (msg.type === "fatal") {
         fail(msg.error);
       }
@@ -237,6 +239,16 @@
       const buffer = await toBuffer(source);
       // a URL is remembered as the spectrum's source (a link can then name it)
       return callWorker("loadSpectrum", [nameOf(source, name), typeof source === "string" ? source : null], buffer);
+    },
+    // a line table (VOTable, FITS, CSV) overlaid beside the database; openTable: a spectrum if it
+    // is one, else a line list (what another application sends)
+    async loadLineList(source, name) {
+      await ready;
+      return callWorker("loadLineList", [nameOf(source, name)], await toBuffer(source));
+    },
+    async openTable(source, name) {
+      await ready;
+      return callWorker("openTable", [nameOf(source, name)], await toBuffer(source));
     },
     exportFigure,
     shareLink,

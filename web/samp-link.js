@@ -3,18 +3,26 @@
 // hub before the user clicks "Connect to SAMP hub" (or a script calls cassisLite.sampConnect()).
 // sampjs (vendor/samp.js, CC0, by the author of TOPCAT) is loaded then.
 //
-// Receive: spectrum.load.ssa-generic, table.load.votable and table.load.fits (the URL read through
-// the hub's translator, so that no other origin is fetched) open as spectra.
+// Receive: spectrum.load.ssa-generic opens a spectrum; table.load.votable and table.load.fits a
+// spectrum if the table is one, else a line list overlaid beside the database (the URL read
+// through the hub's translator, so that no other origin is fetched); coord.pointAt.sky, in cube
+// mode, the spectrum at that position.
 // Send: the spectrum (spectrum.load.ssa-generic), the model and the line table (table.load.votable)
-// as VOTable. Other applications cannot read a blob: URL, so the page hands the file to its own
-// server (cassis-lite serve: POST share -> /share/<token>) and sends that URL; a static host
-// cannot do this, and the page says so.
+// as VOTable; once connected, a pixel chosen in the cube's map as coord.pointAt.sky, and a line
+// chosen in the plot or the table as table.highlight.row of the line table sent last. Other
+// applications cannot read a blob: URL, so the page hands the file to its own server (cassis-lite
+// serve: POST share -> /share/<token>) and sends that URL; a static host cannot do this, and the
+// page says so.
 self.cassisSamp = (function () {
   "use strict";
   const MAX_BYTES = 512 * 2 ** 20; // what a tab reads (cassis_lite.readers.MAX_IN_MEMORY_BYTES)
-  const RECEIVED = ["spectrum.load.ssa-generic", "table.load.votable", "table.load.fits"];
+  const RECEIVED = ["spectrum.load.ssa-generic", "table.load.votable", "table.load.fits", "coord.pointAt.sky"];
   let connector = null;
   let tracker = null;
+  let sentLines = null; // {tableId, url} of the line table sent last (what table.highlight.row names)
+  let pointing = false; // a received coord.pointAt.sky is being shown: its pixel is not sent back
+  let nextTable = 1;
+  let listening = false;
   const listeners = new Set();
 
   function loadSampjs() {
@@ -53,7 +61,18 @@ self.cassisSamp = (function () {
     return out;
   }
 
-  async function receive(params, app) {
+  async function receive(mtype, params, app) {
+    if (mtype === "coord.pointAt.sky") {
+      const ra = Number(params && params.ra), dec = Number(params && params.dec);
+      if (!Number.isFinite(ra) || !Number.isFinite(dec)) throw new Error("coord.pointAt.sky without a numeric ra and dec");
+      pointing = true;
+      try {
+        const answer = await app.selectSky(ra, dec);
+        return `the spectrum of pixel (${answer.pixel.join(", ")}) at RA ${ra.toFixed(5)}, Dec ${dec.toFixed(5)}`;
+      } finally {
+        pointing = false;
+      }
+    }
     const url = params && params.url;
     if (typeof url !== "string" || !url) throw new Error("the SAMP message has no url");
     const name = String(params.name || decodeURIComponent(url.split("?")[0].split("/").pop() || "spectrum"));
@@ -61,7 +80,27 @@ self.cassisSamp = (function () {
     if (!resp.ok) throw new Error(`${name}: the hub could not fetch it (HTTP ${resp.status})`);
     const size = Number(resp.headers.get("content-length") || 0);
     if (size > MAX_BYTES) throw new Error(`${name}: ${(size / 2 ** 20).toFixed(0)} MiB is over the ${MAX_BYTES / 2 ** 20} MiB a tab reads`);
-    return app.loadSpectrum(await resp.arrayBuffer(), name);
+    if (mtype === "spectrum.load.ssa-generic") return (await app.loadSpectrum(await resp.arrayBuffer(), name)).name;
+    const answer = await app.openTable(await resp.arrayBuffer(), name);
+    return answer.kind === "lines" ? `the line list ${answer.name} (${answer.n_lines} lines)` : answer.name;
+  }
+
+  // what the app tells (web/main.js dispatches the worker's events), sent once connected
+  async function notifyAll(mtype, params) {
+    if (!(connector && connector.connection)) return;
+    try { await hub(connector.connection, "notifyAll", [new self.samp.Message(mtype, params)]); } catch (err) { /* no one listens */ }
+  }
+  function listenToApp() {
+    self.addEventListener("cassislite-pixel", (event) => {
+      const sky = event.detail && event.detail.sky;
+      if (pointing || !sky || sky.ra_deg == null || sky.dec_deg == null) return;
+      notifyAll("coord.pointAt.sky", { ra: String(sky.ra_deg), dec: String(sky.dec_deg) });
+    });
+    self.addEventListener("cassislite-line", (event) => {
+      const row = event.detail && event.detail.row;
+      if (!sentLines || row == null) return;
+      notifyAll("table.highlight.row", { "table-id": sentLines.tableId, url: sentLines.url, row: String(row) });
+    });
   }
 
   async function connect(app, onMessage) {
@@ -71,12 +110,13 @@ self.cassisSamp = (function () {
     for (const mtype of RECEIVED) {
       tracker.callHandler[mtype] = (senderId, message) => {
         const sender = tracker.getName(senderId);
-        receive(message["samp.params"], app).then(
-          (sp) => onMessage(`Received ${sp.name} from ${sender} (SAMP).`, false),
+        receive(mtype, message["samp.params"], app).then(
+          (what) => onMessage(`Received ${what} from ${sender} (SAMP).`, false),
           (err) => onMessage(`SAMP, from ${sender}: ${err && err.message || err}`, true));
       };
     }
     tracker.onchange = () => changed("clients");
+    if (!listening) { listenToApp(); listening = true; }
     const meta = {
       "samp.name": "CASSIS lite",
       "samp.description.text": "Spectra, line catalogue and LTE/non-LTE models in the browser",
@@ -112,6 +152,10 @@ self.cassisSamp = (function () {
     const shared = await resp.json();
     const params = { url: new URL(shared.url, location.href).href, name: file.name };
     if (kind === "spectrum") params.meta = { "Access.Format": file.media_type, "Target.Name": file.name };
+    if (kind === "lines") {
+      params["table-id"] = `cassis-lite-lines-${nextTable++}`;
+      sentLines = { tableId: params["table-id"], url: params.url };
+    }
     const message = new self.samp.Message(mtype, params);
     const to = recipient ? [recipient] : await hub(conn, "notifyAll", [message]);
     if (recipient) await hub(conn, "notify", [recipient, message]);

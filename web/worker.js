@@ -12,6 +12,7 @@
 //   idle        worker -> page   -                                    (a page patch was applied)
 //   call        page -> worker   id, method, args (JSON text), data   (a window.cassisLite call)
 //   result      worker -> page   id, answer (JSON text: {ok, result} or {ok: false, type, message})
+//   event       worker -> page   name, detail (JSON text)             (a cube pixel or a line chosen: SAMP)
 //   fatal       worker -> page   error                                (the app could not start)
 // Debugging: ?debug in the page's address logs the protocol (both sides).
 // Two ways to start: from the site's start-up snapshot (Python's memory after Panel, Bokeh and the
@@ -33,6 +34,9 @@ function stage(name, fraction, detail) {
   console.debug(`[cassis-lite] ${(performance.now() / 1000).toFixed(2)} s: ${name} ${detail || ""}`);
   self.postMessage({ type: "stage", name, fraction, detail });
 }
+
+// called by Python (cassis_lite.app.worker): the page dispatches it as a "cassislite-<name>" event
+self.cassisEmit = (name, detail) => self.postMessage({ type: "event", name, detail });
 
 function sendPatch(patch, buffers) {
   self.postMessage({ type: "patch", patch, buffers });

@@ -35,10 +35,11 @@ from bokeh.models import (
     Segment,
     TapTool,
     Toolbar,
+    VArea,
     WheelZoomTool,
 )
 
-from cassis_lite.app.state import X_UNITS, Session, ViewState, velocity_reference
+from cassis_lite.app.state import X_AXES, X_UNITS, Session, ViewState, velocity_reference
 from cassis_lite.app.yunits import base_unit, beam_axes, display_factor
 from cassis_lite.spectrum import window_slices
 from cassis_lite.units import from_freq_mhz, lsr_velocity_kms, lsr_velocity_to_freq_mhz, observed_freq, to_freq_mhz
@@ -47,8 +48,9 @@ MAX_POINTS = 8_000  # drawn points per curve; longer spectra are min/max-decimat
 LABEL_SLOTS = 90  # at most this many labels across the view (about 12 px apart at 1100 px)
 MAX_LINES = 5000
 COMPONENT_COLOURS = ("#e08214", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
-HOVER_FORMATS = {"GHz": "0.000000", "MHz": "0.000", "km/s": "0.00", "mm": "0.000000", "um": "0.0000",
-                 "Angstrom": "0.000"}
+HOVER_FORMATS = {"GHz": "0.000000", "MHz": "0.000", "km/s": "0.00", "mm": "0.000000", "um": "0.000000",
+                 "um air": "0.000000", "nm": "0.0000", "nm air": "0.0000", "Angstrom": "0.000",
+                 "Angstrom air": "0.000", "cm-1": "0.000"}
 
 
 def minmax_indices(y: np.ndarray, i0: int, i1: int, nbins: int) -> np.ndarray:
@@ -126,6 +128,8 @@ class SpectrumPlot:
         self._model_key = None
         self._updating = False
         self.spectrum_source = ColumnDataSource({"x": [], "y": []}, name="spectrum_source")
+        #: the active spectrum's flux +/- its 1-sigma uncertainty, when the file gives one
+        self.band_source = ColumnDataSource({"x": [], "lower": [], "upper": []}, name="uncertainty_source")
         self.overlay_source = ColumnDataSource({"xs": [], "ys": [], "colour": [], "name": []}, name="overlay_source")
         self.model_source = ColumnDataSource({"x": [], "y": []}, name="model_source")
         self.components_source = ColumnDataSource({"xs": [], "ys": [], "colour": [], "name": []},
@@ -141,6 +145,8 @@ class SpectrumPlot:
         self.hover = HoverTool(tooltips=[("x", "@x"), ("y", "@y")], mode="vline")
         p = _new_plot(440, "spectrum_plot", self.x_range, self.y_range, backend,
                       [PanTool(dimensions="width"), wheel, BoxZoomTool(), ResetTool()])
+        self.band_renderer = p.add_glyph(self.band_source, VArea(x="x", y1="lower", y2="upper", fill_color="#2a7ab0",
+                                                                 fill_alpha=0.25), name="uncertainty_band")
         self.overlay_renderer = p.add_glyph(self.overlay_source, MultiLine(xs="xs", ys="ys", line_color="colour",
                                                                             line_width=1, line_alpha=0.8),
                                             name="overlay_lines")
@@ -165,8 +171,9 @@ class SpectrumPlot:
         self.components_legend = LegendItem(label="components", renderers=[self.components_renderer], visible=False)
         self._model_label = "LTE model"
         self.model_legend = LegendItem(label=self._model_label, renderers=[self.model_renderer])
+        self.band_legend = LegendItem(label="1-sigma uncertainty", renderers=[self.band_renderer], visible=False)
         p.add_layout(Legend(items=[LegendItem(label="spectrum", renderers=[self.spectrum_renderer]),
-                                   self.model_legend, self.components_legend],
+                                   self.band_legend, self.model_legend, self.components_legend],
                             location="top_left", click_policy="hide", background_fill_alpha=0.7))
         self.plot = p
         r = _new_plot(130, "residual_plot", self.x_range, self.residual_range, backend)
@@ -194,8 +201,8 @@ class SpectrumPlot:
         if unit == "km/s":
             rest, _ = self.rest_freq()
             return lsr_velocity_kms(f, rest, float(self.session.spectrum.vlsr_kms or 0.0), self.view.velocity_convention)
-        air = bool(self.session.spectrum.air_wavelength) if unit in ("um", "Angstrom") else False
-        return from_freq_mhz(f, unit, air=air)
+        _, base, air = X_AXES[unit]
+        return from_freq_mhz(f, base, air=air)
 
     def from_x(self, x):
         unit = self.view.x_unit
@@ -204,12 +211,16 @@ class SpectrumPlot:
             rest, _ = self.rest_freq()
             return lsr_velocity_to_freq_mhz(x, rest, float(self.session.spectrum.vlsr_kms or 0.0),
                                             self.view.velocity_convention)
-        return to_freq_mhz(x, unit)
+        _, base, air = X_AXES[unit]
+        return to_freq_mhz(x, base, air=air)
 
     def x_label(self) -> str:
         unit = self.view.x_unit
         if unit == "km/s":
             rest, _ = self.rest_freq()
+            if self.session.spectrum.x_kind == "wavelength":  # optical/UV: the rest wavelength, vacuum
+                return (f"velocity (km/s, {self.view.velocity_convention}, rest "
+                        f"{from_freq_mhz(rest, 'Angstrom'):.3f} A vacuum)")
             return f"v_lsr (km/s, {self.view.velocity_convention}, rest {rest:.4f} MHz)"
         return X_UNITS[unit]
 
@@ -238,7 +249,7 @@ class SpectrumPlot:
         sp = self.session.spectrum
         native = base_unit(sp.y_unit)
         if native is None:
-            return sp.y_unit or "intensity"
+            return sp.y_unit or ("flux (no unit in the file)" if sp.x_kind == "wavelength" else "intensity")
         return sp.y_unit if native[0] == self.view.y_unit else self.view.y_unit
 
     # ------------------------------------------------------------------ drawing
@@ -279,12 +290,37 @@ class SpectrumPlot:
         """(x, y) to draw: everything for short curves, else the visible part, decimated."""
         if freq.size <= MAX_POINTS:
             return gaps_as_nan(freq, self.to_x(freq), y)
+        idx = self._indices(freq, y)
+        fx = freq[idx]
+        return gaps_as_nan(fx, self.to_x(fx), y[idx])
+
+    def _indices(self, freq: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Channels of a curve drawn: all for short curves, else the visible part, decimated."""
+        if freq.size <= MAX_POINTS:
+            return np.arange(freq.size)
         lo, hi = self._view_freq or (freq[0], freq[-1])
         i0 = max(int(np.searchsorted(freq, lo)) - 1, 0)
         i1 = min(int(np.searchsorted(freq, hi, side="right")) + 1, freq.size)
-        idx = minmax_indices(y, i0, i1, MAX_POINTS // 2) if i1 - i0 > MAX_POINTS else np.arange(i0, i1)
-        fx = freq[idx]
-        return gaps_as_nan(fx, self.to_x(fx), y[idx])
+        return minmax_indices(y, i0, i1, MAX_POINTS // 2) if i1 - i0 > MAX_POINTS else np.arange(i0, i1)
+
+    def band_shown(self) -> bool:
+        return bool(self.band_legend.visible)
+
+    def _draw_band(self, factor) -> None:
+        """flux -/+ 1 sigma of the active spectrum, at the channels its curve draws (no band
+        without an uncertainty column)."""
+        sp = self.session.spectrum
+        if sp.uncertainty is None:
+            self.band_source.data = {"x": [], "lower": [], "upper": []}
+            self.band_legend.visible = False
+            return
+        y, e = sp.intensity * factor, np.abs(sp.uncertainty * factor)
+        idx = self._indices(sp.freq_mhz, y)
+        fx = sp.freq_mhz[idx]
+        x, lower = gaps_as_nan(fx, self.to_x(fx), (y - e)[idx])
+        _, upper = gaps_as_nan(fx, fx, (y + e)[idx])
+        self.band_source.data = {"x": x, "lower": lower, "upper": upper}
+        self.band_legend.visible = True
 
     def _decimated(self) -> bool:
         sp, m = self.session.spectrum, self.session.model
@@ -306,9 +342,11 @@ class SpectrumPlot:
         sp = self.session.spectrum
         if sp is None:
             return
-        x, y = self._series(sp.freq_mhz, sp.intensity * self.y_factor(sp.freq_mhz, sp.y_unit))
+        factor = self.y_factor(sp.freq_mhz, sp.y_unit)
+        x, y = self._series(sp.freq_mhz, sp.intensity * factor)
         with bokeh_validation(False):
             self.spectrum_source.data = {"x": x, "y": y}
+            self._draw_band(factor)
             self._draw_overlays()
         self._model_key = None
         self.draw_model()
@@ -335,8 +373,10 @@ class SpectrumPlot:
                 src.data = {"x": [], "y": []}
             self.components_source.data = {"xs": [], "ys": [], "colour": [], "name": []}
             self.components_legend.visible = False
+            self.model_legend.visible = False
             self.autoscale_y()
             return
+        self.model_legend.visible = True
         label = model_label(self.session.model_config)
         if label != self._model_label:  # a value, not a column name (a plain string would be read as a field)
             self._model_label = label

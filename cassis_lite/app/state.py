@@ -130,6 +130,8 @@ class Session(param.Parameterized):
     cube = param.Parameter(default=None, doc="the open FITS cube (cassis_lite.cube.Cube), None without one")
     cube_pixel = param.Parameter(default=None, doc="(x, y) 0-based pixel of the cube's spectrum shown")
     cube_region = param.Parameter(default=None, doc="(x0, x1, y0, y1): the region mean shown (x0 <= x < x1)")
+    line_lists = param.Dict(default={}, doc="name -> Transitions of the line lists overlaid beside the database "
+                                            "(SLAP answers, tables received by SAMP or opened)")
 
     def __init__(self, db_path: str | None = None, **params):
         super().__init__(**params)
@@ -322,11 +324,27 @@ class Session(param.Parameterized):
                 raise CassisError("no spectrum loaded: give fmin_mhz and fmax_mhz")
             f = self.spectrum.freq_mhz
             fmin_mhz, fmax_mhz = float(f[0]), float(f[-1])
-        t = self.db.transitions(fmin_mhz, fmax_mhz, species=list(filters.species) if filters.species else None,
-                                eup_max_k=filters.eup_max_k, aij_min=filters.aij_min)
+        from cassis_lite.linedb import lists
+
+        t = lists.transitions(self.db, list(self.line_lists.values()), fmin_mhz, fmax_mhz,
+                              species=list(filters.species) if filters.species else None,
+                              eup_max_k=filters.eup_max_k, aij_min=filters.aij_min)
         if in_windows and len(t):
             t = t[window_mask(self.spectrum.freq_mhz, t.freq_mhz)]
         return t
+
+    def add_line_list(self, name: str, t) -> str:
+        """Overlay a line list (``Transitions``) under ``name`` (a list of that name is replaced)."""
+        if not len(t):
+            raise CassisError(f"{name}: the line list has no lines")
+        self.line_lists = {**{k: v for k, v in self.line_lists.items() if k != name}, name: t}
+        return name
+
+    def remove_line_list(self, name: str | None = None) -> None:
+        """Remove one overlaid line list (``None``: all of them)."""
+        if name is not None and name not in self.line_lists:
+            raise CassisError(f"no line list named {name!r} (overlaid: {', '.join(self.line_lists) or 'none'})")
+        self.line_lists = {} if name is None else {k: v for k, v in self.line_lists.items() if k != name}
 
     def set_filters(self, filters: dict | LineFilters) -> LineFilters:
         new = filters if isinstance(filters, LineFilters) else LineFilters.from_dict(filters)
@@ -408,6 +426,7 @@ class Session(param.Parameterized):
             "model": None if self.model_config is None else self.model_config.to_dict(),
             "model_error": self.model_error or None,
             "cube": self.cube_state(),
+            "line_lists": [{"name": k, "n_lines": len(v)} for k, v in self.line_lists.items()],
         }
 
 
@@ -450,9 +469,43 @@ def to_jsonable(obj):
 
 # --------------------------------------------------------------------------- what the screen shows
 
-X_UNITS = {"GHz": "Frequency (GHz)", "MHz": "Frequency (MHz)", "km/s": "Velocity (km/s)",
-           "mm": "Wavelength (mm)", "um": "Wavelength (um)", "Angstrom": "Wavelength (A)"}
+#: the x axes: key -> (label, unit of the core's conversions, air wavelengths). Wavelengths are
+#: vacuum unless the key says air; air ones use the one formula of the core, Morton (2000, ApJS
+#: 130, 403, eq. 8; :func:`cassis_lite.units.air_to_vacuum`), below 2000 A air = vacuum (IAU).
+X_AXES = {"GHz": ("Frequency (GHz)", "GHz", False), "MHz": ("Frequency (MHz)", "MHz", False),
+          "km/s": ("Velocity (km/s)", "km/s", False), "mm": ("Wavelength (mm)", "mm", False),
+          "um": ("Wavelength (um, vacuum)", "um", False), "um air": ("Wavelength (um, air)", "um", True),
+          "nm": ("Wavelength (nm, vacuum)", "nm", False), "nm air": ("Wavelength (nm, air)", "nm", True),
+          "Angstrom": ("Wavelength (A, vacuum)", "Angstrom", False),
+          "Angstrom air": ("Wavelength (A, air)", "Angstrom", True),
+          "cm-1": ("Wavenumber (cm-1, vacuum)", "cm-1", False)}
+X_UNITS = {key: label for key, (label, _, _) in X_AXES.items()}
 Y_UNITS = ("K", "Jy/beam")
+#: wavelength factor (m) of a file's unit -> the axis that shows it
+_WAVE_AXES = {1e-10: "Angstrom", 1e-9: "nm", 1e-6: "um", 1e-3: "mm"}
+
+
+def file_axis(sp: Spectrum) -> str | None:
+    """The x axis that shows a spectrum as its file gives it: a wavelength file in its unit (A,
+    nm, um, mm) and convention (air or vacuum), a wavenumber file in cm-1; None for a frequency
+    or velocity file (the axis stays as the user set it)."""
+    from cassis_lite.units import UnitError, axis_unit_kind
+
+    try:
+        kind, factor = axis_unit_kind(sp.x_unit)
+    except UnitError:
+        return None
+    if kind == "wavenumber":
+        return "cm-1"
+    if kind != "wavelength":
+        return None
+    key = next((k for f, k in _WAVE_AXES.items() if math.isclose(f, factor, rel_tol=1e-9)), "Angstrom")
+    return f"{key} air" if sp.air_wavelength and key != "mm" else key
+
+
+def is_optical_axis(key: str) -> bool:
+    """An x axis of the optical/UV tools (wavelengths shorter than 1 mm, wavenumbers)."""
+    return key in X_AXES and X_AXES[key][1] in ("um", "nm", "Angstrom", "cm-1")
 
 
 class ViewState(param.Parameterized):

@@ -19,7 +19,7 @@ from cassis_lite.app.cards.lines import LinesCard
 from cassis_lite.app.cards.model import ModelCard
 from cassis_lite.app.cards.spectra import SpectraCard
 from cassis_lite.app.plot import SpectrumPlot
-from cassis_lite.app.state import X_UNITS, Y_UNITS, Session, ViewState, velocity_reference
+from cassis_lite.app.state import X_UNITS, Y_UNITS, Session, ViewState, file_axis, is_optical_axis, velocity_reference
 from cassis_lite.app.text import MESSAGE_STYLES, esc, message_box
 from cassis_lite.app.yunits import base_unit, beam_axes
 from cassis_lite.errors import CassisError
@@ -46,6 +46,14 @@ ROOT_CSS = ":host { min-width: 0 !important; }"
 #: the view's params a link carries (applied in this order)
 LINK_VIEW_KEYS = ("window", "x_unit", "velocity_convention", "rest_freq_mhz", "rest_label", "y_unit", "vlsr_kms",
                   "redshift", "show_model", "show_components")
+
+
+def window_label(sp, w: slice) -> str:
+    """A spectral window in the file's own terms: GHz, or its wavelengths (A, nm, um)."""
+    if sp.x_kind == "wavelength":
+        x = sp.x_original[w]
+        return f"{x.min():.6g}-{x.max():.6g} {sp.x_unit}"
+    return f"{sp.freq_mhz[w.start] / 1e3:.3f}-{sp.freq_mhz[w.stop - 1] / 1e3:.3f} GHz"
 
 
 def same_cube_grid(old, new) -> bool:
@@ -79,6 +87,8 @@ class CassisView:
         self.layout = self._build_layout()
         self._watch()
         self.analysis_cards = None
+        self.line_lists = None  # the Lines card's panel of line lists (added with the analysis cards)
+        self._event_sinks = []
         if not defer_analysis:
             self.add_analysis()
 
@@ -91,7 +101,7 @@ class CassisView:
                                               css_classes=["cl-url"])
         self.url_button = pn.widgets.Button(name="Open URL", width=90, align="end", css_classes=["cl-url"])
         self.url_button.on_click(self._on_url)
-        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=150,
+        self.x_unit = pn.widgets.Select.from_param(v.param.x_unit, name="x axis", width=190,
                                                    options={label: unit for unit, label in X_UNITS.items()})
         self.y_unit = pn.widgets.Select.from_param(v.param.y_unit, name="y axis", options=list(Y_UNITS), width=90)
         self.window_select = pn.widgets.Select(name="Window", options=["all"], width=190)
@@ -134,9 +144,13 @@ class CassisView:
         the first screen is ready; none is on it)."""
         if self.analysis_cards is not None:
             return
+        from cassis_lite.app.cards.absorption import AbsorptionCard
+        from cassis_lite.app.cards.atomis import AtomisCard
+        from cassis_lite.app.cards.broadening import BroadeningCard
         from cassis_lite.app.cards.cube import CubeCard
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
+        from cassis_lite.app.cards.linelists import LineListsPanel
         from cassis_lite.app.cards.rotdiagram import RotationalDiagramCard
         from cassis_lite.app.cards.tools import ToolsCard
         from cassis_lite.app.cards.vlsr import VelocityCard
@@ -144,13 +158,45 @@ class CassisView:
         fit_card = FitCard(self.session)
         self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), fit_card,
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
-                               ToolsCard(self.session, self.view, self.plot)]
+                               ToolsCard(self.session, self.view, self.plot),
+                               AbsorptionCard(self.session, self.view, self.plot),
+                               BroadeningCard(self.session, self.view, self.plot)]
         self.cube_card = CubeCard(self.session, fit_config=fit_card.current_config)
         self.analysis_cards.append(self.cube_card)
+        self.atomis_card = AtomisCard(self.session, self.fetch_url)
+        self.analysis_cards.append(self.atomis_card)
+        self.line_lists = LineListsPanel(self.session, self.fetch_url)
+        self.lines_card.extra.append(self.line_lists)
         self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
         self.tabs[:] = self._tab_items()
         self.session.param.watch(lambda e: self._show_cube_card(), ["cube"])
+        self.session.param.watch(lambda e: self._pixel_event(), ["cube_pixel"])
+        self.plot.lines_source.selected.on_change("indices", lambda attr, old, new: self._line_event(new))
         self._show_cube_card()
+
+    # ------------------------------------------------------------------ events for the page
+    def on_event(self, sink) -> None:
+        """``sink(name, detail)`` is called on what the page may tell other applications (SAMP):
+        ``"pixel"`` (a pixel of the cube chosen: ``{pixel, sky}``) and ``"line"`` (a transition
+        chosen in the plot or the table: its row in the last line table exported, or None)."""
+        self._event_sinks.append(sink)
+
+    def _emit(self, name: str, detail: dict) -> None:
+        for sink in self._event_sinks:
+            sink(name, detail)
+
+    def _pixel_event(self) -> None:
+        pixel = self.session.cube_pixel
+        if pixel is not None and self.session.cube is not None:
+            self._emit("pixel", {"pixel": [int(pixel[0]), int(pixel[1])], "sky": self.cube_card.sky_of(*pixel)})
+
+    def _line_event(self, indices) -> None:
+        d = self.plot.lines_source.data
+        if not indices or indices[0] >= len(d["freq_mhz"]):
+            return
+        i = indices[0]
+        line = {"species": str(d["species"][i]), "freq_mhz": float(d["freq_mhz"][i]), "qn": str(d["qn"][i])}
+        self._emit("line", {**line, "row": self.lines_card.exported_row(line)})
 
     def _show_cube_card(self) -> None:
         """A cube just opened: its maps come to the front (cube mode)."""
@@ -175,13 +221,15 @@ class CassisView:
                **self.demo.api}
         for card in self.cards:
             out.update(card.api)
+        if self.line_lists is not None:
+            out.update(self.line_lists.api)
         return out
 
     # ------------------------------------------------------------------ reactions
     def _watch(self):
         s, v = self.session, self.view
         s.param.watch(self._on_session, ["spectrum", "model", "spectra"])
-        s.param.watch(lambda *e: self._on_filters(), ["filters"])
+        s.param.watch(lambda *e: self._on_filters(), ["filters", "line_lists"])
         v.param.watch(self._on_view, ["x_unit", "rest_freq_mhz", "velocity_convention", "y_unit", "show_model",
                                       "show_components", "window", "vlsr_kms", "redshift"])
 
@@ -204,7 +252,7 @@ class CassisView:
             self._on_pixel()
             return
         wins = window_slices(sp.freq_mhz)
-        labels = ["all"] + [f"{sp.freq_mhz[w.start] / 1e3:.3f}-{sp.freq_mhz[w.stop - 1] / 1e3:.3f} GHz" for w in wins]
+        labels = ["all"] + [window_label(sp, w) for w in wins]
         self.window_select.options = labels
         window = -1
         if len(wins) > 1:  # multi-window files span GHz: start on the window of the strongest channel
@@ -213,7 +261,9 @@ class CassisView:
         self._drawing_spectrum = True  # the view follows the spectrum; drawn once, below
         try:
             self.view.param.update(window=window, rest_freq_mhz=None, rest_label="",
-                                   vlsr_kms=float(sp.vlsr_kms or 0.0), redshift=float(sp.redshift or 0.0))
+                                   vlsr_kms=float(sp.vlsr_kms or 0.0), redshift=float(sp.redshift or 0.0),
+                                   **self._file_axis(sp))
+            self.convention.visible = self.rest_input.visible = self.view.x_unit == "km/s"
         finally:
             self._drawing_spectrum = False
         self.window_select.value = labels[window + 1]
@@ -229,6 +279,22 @@ class CassisView:
         self.plot.draw(reset_range=True)
         self.lines_card.show_count()
         self._redraw_overlays()
+
+    def _file_axis(self, sp) -> dict:
+        """The x axis a new spectrum comes in: a wavelength (wavenumber) file in its own unit and
+        air/vacuum convention, velocities optical, the LTE model (K) hidden; a radio file on the
+        axis in use, unless that is an optical one (then GHz, radio velocities, the model shown)."""
+        axis = file_axis(sp)
+        if axis is not None and is_optical_axis(axis):
+            out = {"x_unit": axis, "velocity_convention": "optical"}
+            if not is_optical_axis(self.view.x_unit):  # from radio to optical: no LTE model in K over it
+                out["show_model"] = False
+            return out
+        if axis is not None:
+            return {"x_unit": axis}
+        if is_optical_axis(self.view.x_unit):
+            return {"x_unit": "GHz", "velocity_convention": "radio", "show_model": True}
+        return {}
 
     def _on_pixel(self) -> None:
         """Another pixel of the cube on screen: its curve in the same view (range, window, axis
@@ -331,9 +397,15 @@ class CassisView:
             x0, x1, y0, y1 = (int(v) for v in sp.meta["region"])
             where = (f", mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} ({(x1 - x0) * (y1 - y0)} pixels) of the "
                      f"{cube.nx} x {cube.ny} cube")
+        if sp.x_kind == "wavelength":
+            span = (f"{sp.x_original.min():.6g}-{sp.x_original.max():.6g} {esc(sp.x_unit)} "
+                    f"({'air' if sp.air_wavelength else 'vacuum'}), flux in {esc(sp.y_unit or 'no unit given')}"
+                    f"{', with uncertainties' if sp.uncertainty is not None else ''}")
+        else:
+            span = (f"{sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, v_lsr {sp.vlsr_kms:g} km/s"
+                    f"{', with uncertainties' if sp.uncertainty is not None else ''}")
         self.info.object = (f"<b>{esc(sp.name)}</b>{where} ({esc(sp.format)}{'; ' + esc(source) if source else ''}): "
-                            f"{sp.freq_mhz.size} channels, {sp.freq_mhz[0] / 1e3:.4f}-{sp.freq_mhz[-1] / 1e3:.4f} GHz, "
-                            f"v_lsr {sp.vlsr_kms:g} km/s" + (f"; processed: {esc(steps)}" if steps else ""))
+                            f"{sp.freq_mhz.size} channels, {span}" + (f"; processed: {esc(steps)}" if steps else ""))
 
     def _show_axis_note(self) -> None:
         sp = self.session.spectrum
@@ -392,6 +464,28 @@ class CassisView:
         self.clear_error()
         return sp
 
+    def open_table(self, data: bytes, name: str, spectrum_first: bool = True) -> dict:
+        """A table from another application: a spectrum if the readers take it (``spectrum_first``),
+        else a line list overlaid; ``{"kind": "spectrum", "spectrum": ...}`` or ``{"kind": "lines",
+        "name", "n_lines"}``. Neither: the readers' and the line lists' reasons, shown."""
+        if spectrum_first:
+            try:
+                sp = self.session.load_spectrum(data, name)
+            except CassisError as exc:
+                not_spectrum = str(exc)
+            else:
+                self.clear_error()
+                return {"kind": "spectrum", "spectrum": self.session.state()["spectrum"], "name": sp.name}
+        self.add_analysis()
+        try:
+            answer = self.line_lists.open_table(data, name)
+        except CassisError as exc:
+            message = f"{exc}" if not spectrum_first else f"{not_spectrum}; as a line list: {exc}"
+            self.show_error(message)
+            raise CassisError(message) from None
+        self.clear_error()
+        return {"kind": "lines", **answer}
+
     def open_sample(self, name: str):
         """A bundled sample: made active if it is open already, else opened."""
         entry = next((e for e in self.session.spectra if e.original.meta.get("sample") == name), None)
@@ -429,7 +523,8 @@ class CassisView:
         sp = self.session.spectrum
         if sp is not None:
             rest, where = velocity_reference(sp, self.view.window, self.view.rest_freq_mhz)
-            d["view"] = {"x_unit": self.view.x_unit, "x_label": X_UNITS[self.view.x_unit], "y_unit": self.view.y_unit,
+            d["view"] = {"x_unit": self.view.x_unit, "x_label": self.plot.x_label(), "y_unit": self.view.y_unit,
+                         "y_label": self.plot.y_label(), "uncertainty_band": self.plot.band_shown(),
                          "window": self.view.window, "rest_freq_mhz": rest,
                          "rest_source": self.view.rest_label or where,
                          "velocity_convention": self.view.velocity_convention, "vlsr_kms": self.view.vlsr_kms,

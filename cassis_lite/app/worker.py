@@ -25,15 +25,21 @@ _app: dict = {}
 MODEL_PARAMS = {"tex": "tex_k", "fwhm": "fwhm_kms", "vlsr": "vlsr_kms", "size": "size_arcsec", "ntot": "log_ntot"}
 
 
-async def fetch_bytes(url: str) -> bytes:
+async def fetch_bytes(url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
+    """GET ``url`` (POST ``body`` when given); an HTTP error says the server's text reason."""
     from pyodide.http import AbortError, pyfetch
 
+    options = {} if body is None else {"method": "POST", "body": bytes(body),
+                                       "headers": {"Content-Type": content_type or "application/octet-stream"}}
     try:
-        resp = await pyfetch(url)
+        resp = await pyfetch(url, **options)
     except (AbortError, OSError) as exc:
         raise CassisError(f"{url}: could not be fetched (offline, or the server refused it): {exc}") from None
     if not resp.ok:
-        raise CassisError(f"{url}: HTTP {resp.status}")
+        reason = ""
+        if (resp.headers.get("content-type") or "").startswith("text/plain"):
+            reason = ": " + (await resp.string()).strip()[:300]
+        raise CassisError(f"{url}: HTTP {resp.status}{reason}")
     return await resp.bytes()
 
 
@@ -138,9 +144,12 @@ async def start(site_json: str, start_json: str):
     mark("samples fetched")
     params = parse_qs(start_msg.get("search", "").lstrip("?"))
     webgl = {"1": True, "0": False}.get(_param(params, "webgl"), bool(start_msg.get("webgl", True)))
-    view = CassisView(samples=samples, fetch_url=lambda url: fetch_bytes(urljoin(start_msg["href"], url)),
+    view = CassisView(samples=samples, fetch_url=lambda url, **post: fetch_bytes(urljoin(start_msg["href"], url), **post),
                       webgl=webgl, defer_analysis=True, samples_meta=samples_meta)
     _app["view"] = view
+    import js  # the worker's global scope (web/worker.js): what the page may tell other applications
+
+    view.on_event(lambda name, detail: js.cassisEmit(name, json.dumps(to_jsonable(detail))))
     mark("view built")
     problems = []
     link = None
@@ -184,7 +193,7 @@ async def start(site_json: str, start_json: str):
 
 def api_names() -> str:
     """The ``window.cassisLite`` calls the app serves (JSON list), for the page."""
-    return json.dumps(sorted(set(_app["view"].api) | {"loadSpectrum", "probeFile"}))
+    return json.dumps(sorted(set(_app["view"].api) | set(DATA_CALLS)))
 
 
 def link(send_patch) -> None:
@@ -235,8 +244,17 @@ async def call(method: str, args_json: str, data=None) -> str:
                            "message": message})
 
 
+#: the calls that take a file's bytes (``data``) besides their JSON arguments
+DATA_CALLS = ("loadSpectrum", "probeFile", "loadLineList", "openTable")
+
+
 async def _call(method: str, args: list, data):
     view: CassisView = _app["view"]
+    if method in ("loadLineList", "openTable"):
+        # a table received from another application (SAMP) may be a spectrum or a line list
+        view.add_analysis()
+        name = str(args[0] if args else "") or "lines"
+        return view.open_table(_as_bytes(data), name, spectrum_first=method == "openTable")
     if method == "loadSpectrum":
         name = str(args[0] if args else "") or "spectrum"
         view.load(_as_bytes(data), name, source_url=str(args[1]) if len(args) > 1 and args[1] else None)

@@ -65,14 +65,9 @@ def register(subparsers) -> None:
 
 
 def _sources(args):
-    from cassis_lite.vo.atomis import AtomisError, Source, read_sources_csv
+    from cassis_lite.vo.atomis import AtomisError, parse_source_spec, read_sources_csv
 
-    out = []
-    for text in args.source or []:
-        spec = [x.strip() for x in (text.split(",") if "," in text else text.split())]
-        if not 3 <= len(spec) <= 4:
-            raise AtomisError(f"--source takes 'NAME,RA,DEC[,VLSR]', got {text!r}")
-        out.append(Source.parse(*spec))
+    out = [parse_source_spec(text) for text in args.source or []]
     if args.sources:
         try:
             with open(args.sources, encoding="utf-8") as fh:
@@ -153,13 +148,21 @@ def _query(url: str, adql: str, maxrec: int, timeout: float) -> bytes:
 
 
 def _query_urllib(url: str, adql: str, maxrec: int, timeout: float) -> bytes:
-    import urllib.error
-    import urllib.request
-
     from cassis_lite.vo.obscore import tap_sync_request
 
     sync, body = tap_sync_request(url, adql, maxrec)
-    req = urllib.request.Request(sync, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return post_tap_sync(sync, body.encode(), timeout, url)
+
+
+def post_tap_sync(sync_url: str, body: bytes, timeout: float, service: str | None = None) -> bytes:
+    """The VOTable answer of a form-encoded synchronous TAP query POSTed to ``sync_url`` (an
+    answer with an error VOTable is returned as it is: it says why); CassisError when the service
+    cannot be reached or answers no VOTable. Also what ``cassis-lite serve`` relays for the page."""
+    import urllib.error
+    import urllib.request
+
+    service = service or sync_url
+    req = urllib.request.Request(sync_url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.read()
@@ -167,9 +170,9 @@ def _query_urllib(url: str, adql: str, maxrec: int, timeout: float) -> bytes:
         data = exc.read()
         if b"VOTABLE" in data[:2048].upper():
             return data
-        raise CassisError(f"the TAP service {url} answered HTTP {exc.code} {exc.reason}") from None
+        raise CassisError(f"the TAP service {service} answered HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise CassisError(f"cannot reach the TAP service {url}: {_reason(exc)} (offline? --rows FILE matches a "
+        raise CassisError(f"cannot reach the TAP service {service}: {_reason(exc)} (offline? --rows FILE matches a "
                           "saved answer)") from None
 
 
@@ -180,7 +183,6 @@ def _reason(exc) -> str:
 
 def run(args) -> int:
     from cassis_lite.vo import atomis
-    from cassis_lite.vo.obscore import rows_from_votable
 
     sources = _sources(args)
     t = _lines(args)
@@ -209,11 +211,10 @@ def run(args) -> int:
                 fh.write(data)
     from cassis_lite.vo.votable_read import query_status
 
-    rows = rows_from_votable(data, args.rows or "TAP answer")
+    matches, rows = atomis.matches_of_answer(data, t, sources, limits, args.min_lines, args.rows or "TAP answer")
     if query_status(data)[0] == "OVERFLOW" or (not args.rows and len(rows) >= args.maxrec):
         print(f"cassis-lite: warning: the archive's answer was truncated at {len(rows)} rows (--maxrec)",
               file=sys.stderr)
-    matches = atomis.filter_matches(atomis.match_observations(rows, t, sources, limits), min_lines=args.min_lines)
     _write(matches, args, {"adql": adql, "rows": len(rows), "lines": len(t)})
     return 0
 

@@ -1,4 +1,4 @@
-"""``cassis-lite db info`` and ``cassis-lite db import-cassis``."""
+"""``cassis-lite db info``, ``cassis-lite db import-cassis`` and ``cassis-lite db build-full``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ def register(subparsers) -> None:
     imp.add_argument("source", metavar="SRC", help="CASSIS database file")
     imp.add_argument("--out", required=True, metavar="DST", help="CASSIS lite database to write")
     imp.set_defaults(func=run_import)
+
+    full = sub.add_parser("build-full", help="build the full line catalogue (Splatalogue dump, van Hoof; docs/fulldb.md)",
+                          description="Build the full line catalogue (build_scripts/build_fulldb.py; a source "
+                                      "checkout is needed: the pinned sources are downloaded, ~440 MB, and cached).")
+    full.add_argument("--out", required=True, metavar="DST", help="SQLite file to write")
+    full.add_argument("--bundled", metavar="PATH", default=None,
+                      help="the bundled database it starts from (default: cassis_lite/data/cassis_lite.db)")
+    full.add_argument("--page-size", type=int, default=None, help="SQLite page size (default 4096)")
+    full.set_defaults(func=run_build_full)
 
 
 def run_info(args) -> int:
@@ -56,3 +65,23 @@ def run_import(args) -> int:
     print(f"{args.out}: {res['species']} species, {res['transitions']} transitions "
           f"imported from {args.source}" + (f" ({res['skipped']} incomplete rows skipped)" if res["skipped"] else ""))
     return 0
+
+
+def run_build_full(args) -> int:
+    import importlib.util
+    from pathlib import Path
+
+    from cassis_lite.errors import ConfigError
+
+    script = Path(__file__).resolve().parents[2] / "build_scripts" / "build_fulldb.py"
+    if not script.is_file():
+        raise ConfigError(f"db build-full needs a source checkout of CASSIS lite ({script} not found)")
+    spec = importlib.util.spec_from_file_location("build_fulldb", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    argv = ["--out", args.out]
+    if args.bundled:
+        argv += ["--bundled", args.bundled]
+    if args.page_size:
+        argv += ["--page-size", str(args.page_size)]
+    return mod.main(argv)

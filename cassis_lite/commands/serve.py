@@ -14,6 +14,9 @@ Routes besides the files (docs/vo.md):
 - ``/slap?REQUEST=queryData&WAVELENGTH=min/max...``: an IVOA SLAP 1.0 service over the bundled
   line database (``--db``) and, with ``DATABASE=full``, the full catalogue (``--full-db PATH``;
   by default ``DIR/db/full.db`` when it exists) (:mod:`cassis_lite.vo.slap`);
+- ``POST /tap/sync`` (same origin only): the page's synchronous ADQL query (ATOMIS) relayed to one
+  TAP service, the ALMA archive's by default (``--tap-url``): the page itself may ask only its own
+  origin (its Content-Security-Policy), and this server asks no other service than that one;
 - ``POST /share`` (same origin only) then ``GET /share/<token>``: bytes the page hands to other
   SAMP applications by URL, kept in memory for a limited time and size (:mod:`cassis_lite.vo.share`).
 """
@@ -67,6 +70,24 @@ DOCUMENT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
                 "img-src 'self' data: blob:; font-src 'self' data:; "
                 f"connect-src 'self' {' '.join(SAMP_HUB_ORIGINS)}; worker-src 'self'; "
                 "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: Policy of the sky view (sky.html: Aladin Lite beside the app, which runs in an iframe under
+#: DOCUMENT_CSP): Aladin Lite compiles its WebAssembly (``'wasm-unsafe-eval'``, not ``'unsafe-eval'``:
+#: no JavaScript eval), fetches the FITS map the page made (a ``blob:`` URL of the page itself),
+#: starts a Web Worker from a ``blob:`` URL of its own script and draws with WebGL2. Still no inline
+#: script and nothing from another origin: its usage logger, default survey and HiPS lists are
+#: switched off in web/sky.js, and this policy blocks them if they were not.
+SKY_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' blob:; worker-src 'self' blob:; "
+           "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+#: pages whose policy is not DOCUMENT_CSP (by file name)
+PAGE_CSP = {"sky.html": SKY_CSP}
+
+
+def page_csp(name: str) -> str:
+    """The Content-Security-Policy of the site's page ``name`` (a file name)."""
+    return PAGE_CSP.get(name.removesuffix(".gz"), DOCUMENT_CSP)
+
+
 #: A Web Worker gets the policy of its own script's response, not the page's. The Python worker
 #: compiles WebAssembly and runs the JavaScript that Panel hands to Pyodide (eval): allowed there,
 #: where no page content is parsed as HTML; still nothing from another origin (data: URLs: zstddec
@@ -111,9 +132,13 @@ class Services:
     """What the VO routes use: the line databases (opened on first use, one lock each, since
     the server answers in threads) and the share store."""
 
-    def __init__(self, db_path=None, full_db_path=None, share=None):
+    def __init__(self, db_path=None, full_db_path=None, share=None, tap_url: str | None = None,
+                 tap_timeout_s: float = 120.0):
+        from cassis_lite.vo.atomis import ALMA_TAP_URL
         from cassis_lite.vo.share import ShareStore
 
+        self.tap_url = (tap_url or ALMA_TAP_URL).rstrip("/")
+        self.tap_timeout_s = tap_timeout_s
         self.db_path = db_path
         self.full_db_path = full_db_path
         self.share = share if share is not None else ShareStore()
@@ -140,6 +165,13 @@ class Services:
         lock = self._locks.get(name, self._locks["bundled"])
         with lock:  # one query at a time per SQLite connection
             return slap.answer(params, self.database)
+
+
+    def tap(self, body: bytes) -> bytes:
+        """The answer of the TAP service to the page's form-encoded query (``{tap_url}/sync``)."""
+        from cassis_lite.commands.atomis import post_tap_sync
+
+        return post_tap_sync(self.tap_url + "/sync", body, self.tap_timeout_s, self.tap_url)
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -196,6 +228,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
                                   "Content-Security-Policy": SHARE_CSP}, head_only=method == "HEAD")
             else:
                 self._send_error_text(405, "the SLAP service answers GET (and POST)")
+            return True
+        if path == "/tap/sync":
+            if method == "POST":
+                self._tap_post()
+            else:
+                self._send_error_text(405, "POST an ADQL query (REQUEST=doQuery&LANG=ADQL&QUERY=...) to /tap/sync")
             return True
         if path == "/share":
             if method == "POST":
@@ -260,6 +298,21 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         url = f"/share/{token}"
         body = json.dumps({"url": url, "token": token, "expires_s": ttl, "bytes": len(data)}).encode()
         self._send_bytes(201, body, "application/json", {"Location": url, "Cache-Control": "no-store"})
+
+    def _tap_post(self):
+        try:
+            if not self._same_origin():
+                raise _HttpError(403, "only the site's own pages may query the archive through this server")
+            body = self._read_body(1 << 20)
+            answer = self.services.tap(body)
+        except _HttpError as exc:
+            self.close_connection = True
+            self._send_error_text(exc.status, str(exc))
+            return
+        except CassisError as exc:
+            self._send_error_text(502, str(exc))
+            return
+        self._send_bytes(200, answer, "application/x-votable+xml", {"Cache-Control": "no-store"})
 
     def _share_get(self, token: str, head_only: bool):
         from cassis_lite.vo.share import ShareError
@@ -363,7 +416,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         if ctype.startswith("text/html"):
-            self.send_header("Content-Security-Policy", DOCUMENT_CSP)
+            self.send_header("Content-Security-Policy", page_csp(os.path.basename(path)))
         elif ctype.startswith("text/javascript"):
             self.send_header("Content-Security-Policy", WORKER_CSP)
         self.end_headers()
@@ -384,11 +437,11 @@ class SiteServer(http.server.ThreadingHTTPServer):
 
 def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
                 quiet: bool = False, db=None, full_db=None, share_ttl_s: float = 1800.0,
-                share_max_bytes: int = 64 * 2**20) -> SiteServer:
+                share_max_bytes: int = 64 * 2**20, tap_url: str | None = None) -> SiteServer:
     """An HTTP server for a built site folder (port 0 picks a free port), with the SLAP route over
     ``db`` (default: the bundled database) and ``full_db`` (default: ``DIR/db/full.db`` if it
     exists), and the share route (items kept ``share_ttl_s`` seconds, at most ``share_max_bytes``
-    each, 4 x that in all)."""
+    each, 4 x that in all), and the TAP relay to ``tap_url`` (default: the ALMA archive)."""
     from cassis_lite.vo.share import ShareStore
 
     directory = Path(directory)
@@ -399,7 +452,7 @@ def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int
         full_db = directory / "db" / "full.db"
     if full_db is not None and not Path(full_db).is_file():
         raise SiteError(f"--full-db {full_db}: no such file")
-    services = Services(db, full_db, ShareStore(share_ttl_s, share_max_bytes, 4 * share_max_bytes))
+    services = Services(db, full_db, ShareStore(share_ttl_s, share_max_bytes, 4 * share_max_bytes), tap_url)
     handler = partial(type("Handler", (SiteHandler,), {"quiet": quiet, "services": services}),
                       directory=str(directory))
     try:
@@ -412,7 +465,8 @@ def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int
 
 def serve(args: argparse.Namespace) -> int:
     server = make_server(args.dir, args.host, args.port, db=args.db, full_db=args.full_db,
-                         share_ttl_s=args.share_ttl, share_max_bytes=int(args.share_max_mb * 2**20))
+                         share_ttl_s=args.share_ttl, share_max_bytes=int(args.share_max_mb * 2**20),
+                         tap_url=args.tap_url)
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"CASSIS lite: serving {Path(args.dir).resolve()} at http://{shown}:{port}/  (Ctrl-C to stop)",
@@ -443,4 +497,7 @@ def register(subparsers) -> None:
                    help="how long data a page shares (POST /share) stay available (default 1800)")
     p.add_argument("--share-max-mb", type=float, default=64.0, metavar="MB",
                    help="largest item a page may share (default 64; 4 x that in all)")
+    p.add_argument("--tap-url", metavar="URL", default=None,
+                   help="the TAP service the page's archive searches are relayed to (POST /tap/sync; "
+                   "default: the ALMA archive, https://almascience.eso.org/tap)")
     p.set_defaults(func=serve)

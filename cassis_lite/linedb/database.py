@@ -108,13 +108,15 @@ class LineDatabase:
     >>> db.partition_function("CO").q(100.0)
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, immutable: bool = False):
+        """``immutable``: the file cannot change while open (one read by HTTP range requests in the
+        browser, a read-only medium): SQLite then takes no lock and never looks for a journal."""
         self.path = Path(path) if path is not None else default_database_path()
         if not self.path.is_file():
             hint = " (build it with `make db`)" if path is None else ""
             raise DatabaseError(f"line database not found: {self.path}{hint}")
         try:
-            uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro"
+            uri = "file:" + urllib.parse.quote(self.path.as_posix()) + "?mode=ro" + ("&immutable=1" if immutable else "")
             self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             tables = {r[0] for r in self._con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.Error as exc:
@@ -150,6 +152,10 @@ class LineDatabase:
         for k, v in self._sources.items():
             self._source_of[k] = v
         self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+        # rows stored in frequency order (build_fulldb.py, docs/fulldb.md): a window is one id range
+        self._clustered = self.meta.get("transitions_order") == "freq_mhz"
+        self._has_citations = bool(self._con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'citations'").fetchone())
 
     def close(self) -> None:
         self._con.close()
@@ -237,6 +243,14 @@ class LineDatabase:
                 return Transitions.empty()
             sql.append(f"AND species_id IN ({','.join('?' * len(ids))})")
             args += ids
+        elif self._clustered:
+            # line-driven (docs/fulldb.md, query a): the window's id range from two probes of the
+            # frequency index, then the table pages of the window only (not the index leaves)
+            sql[0] = sql[0].replace(
+                "WHERE freq_mhz", "WHERE id BETWEEN (SELECT id FROM transitions WHERE freq_mhz >= ? ORDER BY freq_mhz "
+                "LIMIT 1) AND (SELECT id FROM transitions WHERE freq_mhz <= ? ORDER BY freq_mhz DESC LIMIT 1) "
+                "AND freq_mhz")
+            args = [fmin, fmax, *args]
         if eup_max_k is not None:
             sql.append("AND eup_k <= ?")
             args.append(float(eup_max_k))
@@ -435,6 +449,21 @@ class LineDatabase:
         fr = self._con.execute("SELECT MIN(freq_mhz), MAX(freq_mhz) FROM transitions").fetchone()
         return {"path": str(self.path), "size_bytes": self.path.stat().st_size, "species": n_species,
                 "transitions": n_lines, "freq_range_mhz": list(fr), "sources": srcs, "meta": self.meta}
+
+    def citations(self, sources=None) -> list[dict]:
+        """How to cite the source databases (all, or those named in ``sources``, e.g. the
+        ``sources`` of a :class:`Transitions`): ``database``, ``citation``, ``url``, ``licence``,
+        one entry per database name, in the order asked (else by name). From the ``citations``
+        table of the full catalogue, else from ``sources``."""
+        table = "citations" if self._has_citations else "sources"
+        name = "database" if self._has_citations else "name"
+        out: dict = {}
+        for r in self._con.execute(f"SELECT {name}, citation, url, licence FROM {table} ORDER BY {name}, rowid"):
+            out.setdefault(r[0], {"database": r[0], "citation": r[1] or "", "url": r[2], "licence": r[3]})
+        if sources is None:
+            return list(out.values())
+        order = list(dict.fromkeys(str(x) for x in np.atleast_1d(sources)))
+        return [out[n] for n in order if n in out]
 
     def provenance(self, name_or_tag) -> list[dict]:
         """Every file that holds the species and its role (primary, merged, superseded...)."""

@@ -390,6 +390,39 @@ def _read_split(buf, hdus, headers, label):
         meta=meta, name=label, format="fits")
 
 
+def _multi_extension_error(buf, hdus, sp: Spectrum) -> Spectrum:
+    """The 1-sigma of a 1-D spectrum in the multi-extension layout of SDSS/BOSS and linetools:
+    HDU 0 the flux, HDU 1 its error, HDU 2 the wavelengths, unnamed images of the same length.
+    HDU 2 must be the wavelength axis of HDU 0's WCS (or its log10, to 1e-6), or nothing is
+    taken. With TELESCOP 'SDSS...' HDU 1 is the inverse variance: sigma = 1 / sqrt(ivar), NaN
+    where ivar <= 0 (no measurement; linetools ``readspec`` takes the same layout and
+    convention, giving 0 there)."""
+    n = len(sp)
+    if len(hdus) < 3 or sp.x_kind != "wavelength" or any(
+            h.kind != "image" or h.shape != (n,) or h.name for h in hdus[1:3]):
+        return sp
+    wave = ff.scale_image(ff.image_array(hdus[2], buf).reshape(-1), hdus[2].header).astype(float)
+    ref = np.sort(np.asarray(sp.x_original, dtype=float))  # the WCS axis, in the file's unit
+    with np.errstate(over="ignore"):
+        candidates = (wave, 10.0 ** wave)
+    candidate = next((c for c in candidates if np.all(np.isfinite(c))
+                      and np.allclose(np.sort(c), ref, rtol=1e-6, atol=0)), None)
+    if candidate is None:
+        return sp
+    err = ff.scale_image(ff.image_array(hdus[1], buf).reshape(-1), hdus[1].header).astype(float)
+    telescope = str(hdus[0].header.get("TELESCOP", "") or "").strip().upper()
+    meta = dict(sp.meta, error_hdu=1)
+    if telescope.startswith("SDSS"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            err = np.where(err > 0, 1.0 / np.sqrt(err), np.nan)
+        meta["error_from_ivar"] = True
+    # the file's channel order -> the spectrum's (ascending frequency): descending wavelengths
+    idx = np.argsort(-candidate, kind="stable")
+    from dataclasses import replace
+
+    return replace(sp, uncertainty=err[idx], meta=meta)
+
+
 def _usable(hdu: ff.HDU) -> bool:
     if hdu.data_size == 0:
         return False
@@ -458,6 +491,8 @@ def read(data, label: str, max_bytes: int, hdu=None, pixel=None, region=None, ro
                     sp = _read_table(data, h, headers, label, row=row)
                 else:
                     sp = _read_image(data, h, headers, label, pixel, region, max_bytes, in_memory)
+                    if h.index == 0 and sp.uncertainty is None and "cube_shape" not in sp.meta:
+                        sp = _multi_extension_error(data, hdus, sp)
                 cut = [x.index for x in hdus if x.data_offset + x.data_size > len(data)]
                 if cut:
                     sp.meta["warnings"] = [f"file truncated: HDU {i} is incomplete" for i in cut]

@@ -76,6 +76,29 @@ class Source:
         return cls(str(name), parse_ra_deg(ra), parse_dec_deg(dec), v, z)
 
 
+def parse_source_spec(text: str) -> Source:
+    """One source from ``'NAME,RA,DEC[,VLSR]'`` (comma separated, or space separated)."""
+    spec = [x.strip() for x in (text.split(",") if "," in text else text.split())]
+    if not 3 <= len(spec) <= 4:
+        raise AtomisError(f"a source is 'NAME,RA,DEC[,VLSR]', got {text!r}")
+    return Source.parse(*spec)
+
+
+def read_sources_text(text: str) -> list[Source]:
+    """Sources typed one per line (``NAME,RA,DEC[,VLSR]``), or a CSV with a header (a first line
+    naming its columns: :func:`read_sources_csv`); names must be distinct."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise AtomisError("give at least one source: NAME,RA,DEC[,VLSR]")
+    first = {h.strip().lower() for h in lines[0].replace(";", ",").replace("\t", ",").split(",")}
+    out = read_sources_csv(text) if first & set(_SOURCE_KEYS["name"]) and first & set(_SOURCE_KEYS["ra"]) \
+        else [parse_source_spec(ln) for ln in lines]
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise AtomisError(f"source names must be distinct: {names}")
+    return out
+
+
 _SOURCE_KEYS = {"name": ("name", "source", "target", "object"), "ra": ("ra", "ra_deg", "s_ra", "raj2000"),
                 "dec": ("dec", "dec_deg", "s_dec", "dej2000", "decj2000"),
                 "vlsr": ("vlsr", "vlsr_kms", "v_lsr", "velocity", "v"), "z": ("z", "redshift")}
@@ -347,6 +370,16 @@ def filter_matches(matches, species=None, min_lines: int = 1, public_only: bool 
             continue
         out.append(Match(m.source, m.row, m.separation_arcsec, m.obs, lines))
     return out
+
+
+def matches_of_answer(data, t, sources, limits: Limits | None = None, min_lines: int = 1,
+                      label: str = "TAP answer"):
+    """(matches, rows): the observations of a TAP answer (VOTable bytes) that cover the lines
+    ``t`` in ``sources``, at least ``min_lines`` of them each."""
+    from cassis_lite.vo.obscore import rows_from_votable
+
+    rows = rows_from_votable(data, label)
+    return filter_matches(match_observations(rows, t, sources, limits), min_lines=min_lines), rows
 
 
 def matches_records(matches) -> list[dict]:

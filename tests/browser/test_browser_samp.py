@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.request
 import warnings
 
 import numpy as np
@@ -29,6 +30,7 @@ from samp_hub import WEB_PROFILE_PORT, Inbox, running_hub, samp_client
 
 SAMPLE = "I16293_Synthetic_CO.lis"
 HUB_ORIGINS = ("http://localhost:21012", "http://127.0.0.1:21012")
+DOC = "window.Bokeh.documents[window.Bokeh.documents.length - 1]"
 
 
 @pytest.fixture
@@ -85,8 +87,6 @@ def test_connect_send_the_line_table_and_receive_a_spectrum(browser, base_url, t
             page.click("#cl-samp-send")
             params, sender = inbox.wait("table.load.votable", timeout=30)
             assert receiver.get_metadata(sender)["samp.name"] == "CASSIS lite"
-            import urllib.request
-
             with urllib.request.urlopen(params["url"]) as resp:
                 data = resp.read()
             with warnings.catch_warnings():
@@ -145,3 +145,91 @@ def test_the_sampjs_build_wrapper_refuses_an_unexpected_file(site_dir):
         build_site.samp_script(b"var samp = 1;\nexport default samp;\n")
     assert json.loads((site_dir / "site-lock.json").read_text())["files"]["vendor/samp.js"]["sha256"]
     assert (site_dir / "vendor" / "samp.js").read_bytes().count(b"module.exports = { samp }") == 1
+
+
+LINE_LIST_VOTABLE = """<?xml version="1.0"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE name="atoms">
+<FIELD name="species" datatype="char" arraysize="*"/><FIELD name="freq_mhz" datatype="double" unit="MHz" ucd="em.freq"/>
+<FIELD name="qn" datatype="char" arraysize="*"/>
+<DATA><TABLEDATA><TR><TD>Fe II</TD><TD>{f1!r}</TD><TD>a</TD></TR><TR><TD>Fe II</TD><TD>{f2!r}</TD><TD>b</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"""
+
+
+def test_line_lists_sky_positions_and_highlighted_rows_travel_both_ways(browser, base_url, tmp_path, file_server):
+    """A line list and a position received; a pixel and a line row sent; the SLAP button."""
+    from astropy.io.votable import parse
+
+    from cassis_lite.cube import Cube
+    from cube_data import region5_cube
+
+    origin = base_url.rstrip("/")
+    folder, url = file_server
+    with running_hub(tmp_path, allowed_origins=[origin], web_port=WEB_PROFILE_PORT) as hub:
+        receiver = samp_client(hub, "receiver")
+        inbox = Inbox(receiver, ["table.load.votable", "coord.pointAt.sky", "table.highlight.row"])
+        app, context = new_app(browser, base_url, viewport=VIEWPORTS["laptop"])
+        try:
+            page = app.page
+            page.click("#cl-samp-connect")
+            page.wait_for_selector("#cl-samp-light.cl-on", timeout=30_000)
+            spectrum = app.api("getState")["spectrum"]
+            f1, f2 = spectrum["fmin_mhz"] + 1.0, spectrum["fmin_mhz"] + 2.0
+            # TOPCAT sends a line list: it is overlaid, not opened as a spectrum
+            (folder / "atoms.vot").write_text(LINE_LIST_VOTABLE.format(f1=f1, f2=f2))
+            receiver.notify_all({"samp.mtype": "table.load.votable",
+                                 "samp.params": {"url": url + "atoms.vot", "name": "atoms.vot"}})
+            wait_for(lambda: app.api("getState")["line_lists"] == [{"name": "atoms.vot", "n_lines": 2}],
+                     what="the received line list")
+            assert app.api("getState")["spectrum"]["name"] == spectrum["name"]
+            assert "Received the line list atoms.vot (2 lines) from receiver" in page.inner_text("#cl-drop-status")
+            drawn = dict(zip(app.bokeh_data("lines_source", "freq_mhz"), app.bokeh_data("lines_source", "species")))
+            assert drawn[f1] == drawn[f2] == "Fe II"
+            app.open_tab("Lines")
+            assert "atoms.vot: 2 lines" in app.text(".cl-line-lists")
+
+            # the line table goes to the receiver; a row clicked in the table is highlighted there
+            page.select_option("#cl-samp-what", "lines")
+            page.select_option("#cl-samp-to", label="receiver")
+            page.click("#cl-samp-send")
+            sent, _ = inbox.wait("table.load.votable", timeout=30)
+            with urllib.request.urlopen(sent["url"]) as resp:
+                table = parse(io.BytesIO(resp.read())).get_first_table().to_table()
+            row = page.locator(".slick-row").nth(3)
+            row.scroll_into_view_if_needed()
+            row.locator(".slick-cell").first.click()
+            highlight, _ = inbox.wait("table.highlight.row", timeout=30)
+            assert highlight["url"] == sent["url"] and highlight["table-id"] == sent["table-id"]
+            chosen = app.page.evaluate(f"""() => {{ const s = {DOC}.get_model_by_name("lines_source");
+                return s.data.freq_mhz[s.selected.indices[0]]; }}""")
+            assert float(table["freq_mhz"][int(highlight["row"])]) == chosen
+            app.screenshot("samp-line-list-laptop.png")
+
+            # the site's own SLAP service, from the Lines card's button
+            page.get_by_role("button", name="Query SLAP").click()
+            wait_for(lambda: any(x["name"] == "SLAP slap" for x in app.api("getState")["line_lists"]),
+                     what="the SLAP list")
+
+            # cube mode: a position received selects its pixel; a pixel clicked is sent
+            cube_path = region5_cube()
+            cube = Cube.open(cube_path)
+            page.locator("#cl-file").set_input_files(str(cube_path))
+            wait_for(lambda: (app.api("getState").get("cube") or {}).get("pixel") == [23, 18], timeout=90,
+                     what="cube mode")
+            inbox.messages.clear()
+            ra, dec = (float(v) for v in cube.pixel_to_world(6.0, 10.0, frame="icrs"))
+            receiver.notify_all({"samp.mtype": "coord.pointAt.sky", "samp.params": {"ra": repr(ra), "dec": repr(dec)}})
+            wait_for(lambda: app.api("getState")["cube"]["pixel"] == [6, 10], what="the pointed pixel")
+            assert "the spectrum of pixel (6, 10)" in page.inner_text("#cl-drop-status")
+            app.api("selectPixel", 20, 5)
+            pointed, _ = inbox.wait("coord.pointAt.sky", timeout=30)
+            ra20, dec20 = (float(v) for v in cube.pixel_to_world(20.0, 5.0, frame="icrs"))
+            assert float(pointed["ra"]) == pytest.approx(ra20, abs=1e-9)
+            assert float(pointed["dec"]) == pytest.approx(dec20, abs=1e-9)
+            # the position it received was not sent back
+            assert [m for m, _, _ in inbox.messages].count("coord.pointAt.sky") == 1
+            leaked = [u for u in off_origin(app.requests, base_url) if not u.startswith(HUB_ORIGINS + (url,))]
+            assert not leaked, leaked[:5]
+            assert not app.errors, app.errors[:3]
+        finally:
+            context.close()
+            receiver.disconnect()

@@ -11,12 +11,16 @@ Fit maps (:mod:`cassis_lite.app.cards.cube_fit`): the Fit card's configuration f
 pixel, block by block; the maps (TEX, TEX_ERR, ..., REDCHI2) join the map selector as they fill in.
 
 Scripting: ``selectPixel(x, y)``, ``selectSky(ra_deg, dec_deg)`` (ICRS; 0-based pixels as FITS
-WCS with origin 0), ``getMap(kind, options)`` and ``fitCube(fitConfig, options)``.
+WCS with origin 0), ``getMap(kind, options)``, ``selectRegion(x0, x1, y0, y1)`` and
+``fitCube(fitConfig, options)``; for the sky view (web/sky.html): ``getMapFits(kind, options)``
+(the map as a FITS image with the cube's celestial WCS) and ``getPixel()`` (the pixel shown and
+its sky position).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import re
 import time
@@ -124,6 +128,7 @@ class CubeCard(Card):
         session.param.watch(lambda *e: self._draw_marker(), ["cube_pixel", "cube_region"])
         self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map,
                     "selectRegion": self.select_region, "fitCube": self.fitmap.fit_cube}
+        self.api.update(getMapFits=self.get_map_fits, getPixel=self.get_pixel)  # the sky view's (sky.html)
         self._on_cube()
 
     def _build_figure(self) -> Plot:
@@ -516,3 +521,29 @@ class CubeCard(Card):
                            channels=list(m.channels))
             return out
         return self._shown(run)
+
+    # ------------------------------------------------------------------ the sky view (web/sky.html)
+    async def get_map_fits(self, kind: str = "MOM0", options: dict | None = None) -> dict:
+        """``cassisLite.getMapFits(kind, options)``: :meth:`get_map` (same kinds, options and
+        errors; the card shows it) as a FITS file, base64 in ``fits_base64``: the map as the
+        primary image with the cube's celestial WCS (:func:`cassis_lite.cube.fits_out.write_maps_fits`),
+        which Aladin Lite shows as an image layer. No ``data`` list."""
+        from cassis_lite.cube.fits_out import write_maps_fits
+
+        out = await self.get_map(kind, options)
+        image = np.asarray(out.pop("data"), dtype=float)
+        cube = self._require_cube()
+        if cube.wcs is None:
+            raise CassisError(f"{cube.name} has no celestial WCS: its maps cannot be placed on the sky")
+        fits = write_maps_fits({out["kind"]: (image, out["unit"])}, cube.wcs, primary=out["kind"])
+        out["fits_base64"] = base64.b64encode(fits).decode("ascii")
+        out["frame"] = cube.wcs.frame_name
+        return out
+
+    async def get_pixel(self) -> dict | None:
+        """``cassisLite.getPixel()``: ``{pixel, sky}`` of the cube's pixel on screen (None without
+        a cube); the sky view polls it to move its marker when the pixel is chosen in the app."""
+        cube, pixel = self.session.cube, self.session.cube_pixel
+        if cube is None or pixel is None:
+            return None
+        return {"pixel": [int(pixel[0]), int(pixel[1])], "sky": self.sky_of(*pixel), "name": cube.name}

@@ -55,20 +55,36 @@ class LinesCard(Card):
                                name="line_table")
         plot.lines_source.selected.on_change("indices", self._on_select)
         self._selected = None
+        self._exported = None  # the transitions of the last line table exported
         self.exports = ExportButtons(self, "lines", self._lines_to_export, "cassis_lite_lines",
                                      available=lambda: session.spectrum is not None)
         session.param.watch(lambda *e: self.exports.update(), ["spectrum"])
+        self.extra = pn.Column(sizing_mode="stretch_width")  # the line lists' panel, once the app is ready
         self.api = {"getLines": self.get_lines}
 
     def __panel__(self):
         return pn.Column(self.species_input, pn.Row(self.eup_input, self.aij_input), self.message, self.count,
                          self.transition, pn.Row(self.zoom_button, self.reference_button), self.exports.panel,
-                         sizing_mode="stretch_width", name="lines_card")
+                         self.extra, sizing_mode="stretch_width", name="lines_card")
 
     def _lines_to_export(self):
         """The transitions the filters select in the active spectrum's windows (all of them, not
         only the labels drawn)."""
-        return None if self.session.spectrum is None else self.session.lines()
+        if self.session.spectrum is None:
+            return None
+        t = self.session.lines()
+        self._exported = t
+        return t
+
+    def exported_row(self, line: dict) -> int | None:
+        """The row of ``line`` (species, freq_mhz, qn) in the line table exported last (what a
+        SAMP ``table.highlight.row`` names), None if it is not in it."""
+        t = self._exported
+        if t is None:
+            return None
+        hits = np.flatnonzero((t.freq_mhz == line["freq_mhz"]) & (t.species_names == line["species"])
+                              & (t.qn == line["qn"]))
+        return int(hits[0]) if hits.size else None
 
     # ------------------------------------------------------------------ filters
     def _typed(self, now: bool = False) -> None:
