@@ -9,6 +9,10 @@ opened through the page's file picker as a person would.
 
 - click: from the pointer press on a pixel of the drawn MOM0 map to the frame that draws that
   pixel's spectrum (the page's Bokeh document changed and two animation frames passed);
+- pointer: with "spectrum follows the pointer" ticked, from a pointer move onto a new pixel (the
+  pointer resting > 0.1 s before, the throttle's interval) to the frame that draws its spectrum;
+  and a sweep over 30 pixels at 60 moves per second: how many spectra were drawn on the way and
+  the time from the last move to the last pixel's spectrum drawn;
 - moments: ``cassisLite.getMap("MOM0", {vmin_kms, vmax_kms})`` for a new velocity range, in the
   worker (``compute_ms``, the NumPy part) and round trip from the page (call, compute, answer of
   the ny x nx map);
@@ -50,6 +54,7 @@ ARM = f"""() => {{
     src.properties.data.change.connect(done);
   }});
 }}"""
+ARM_MOVE = ARM.replace('"pointerdown"', '"pointermove"')
 GET_MAP = """async ([vmin, vmax]) => {
   const t0 = performance.now();
   const m = await window.cassisLite.getMap("MOM0", {vmin_kms: vmin, vmax_kms: vmax});
@@ -123,6 +128,33 @@ def main(argv=None) -> int:
                 time.sleep(0.3)
             print(f"click -> redrawn spectrum (region5 47 x 37 x 352, {len(times)} clicks): "
                   f"median {statistics.median(times):.0f} ms, min {min(times):.0f}, max {max(times):.0f}")
+            page.locator(".cl-cube-follow input").first.check()
+            moves = []
+            for x, y in pixels:
+                px, py = page.evaluate(DATA_TO_PAGE, ["cube_figure", x + 1, y])
+                time.sleep(0.3)
+                page.evaluate(ARM_MOVE)
+                page.mouse.move(px, py)
+                moves.append(page.evaluate("window.__redrawn"))
+                wait_for(lambda: page.evaluate("window.cassisLite.getState()")["cube"]["pixel"] == [x + 1, y])
+            print(f"pointer move -> redrawn spectrum ({len(moves)} moves): median {statistics.median(moves):.0f} ms, "
+                  f"min {min(moves):.0f}, max {max(moves):.0f}")
+            page.evaluate(f"""() => {{ window.__drawn = 0; {DOC}.get_model_by_name("spectrum_source")
+                .properties.data.change.connect(() => {{ window.__drawn += 1; }}); }}""")
+            sweep = [(5 + k, 15) for k in range(30)]
+            points = [page.evaluate(DATA_TO_PAGE, ["cube_figure", x, y]) for x, y in sweep]
+            t_sweep = time.perf_counter()
+            for px, py in points:
+                page.mouse.move(px, py)
+                time.sleep(1 / 60)
+            t_last = time.perf_counter()
+            t_sweep = t_last - t_sweep
+            wait_for(lambda: page.evaluate("window.cassisLite.getState()")["cube"]["pixel"] == list(sweep[-1]))
+            settle = 1e3 * (time.perf_counter() - t_last)
+            print(f"pointer sweep over {len(sweep)} pixels in {t_sweep:.2f} s: "
+                  f"{page.evaluate('window.__drawn')} spectra drawn on the way, last pixel's "
+                  f"{settle:.0f} ms after the last move (polled)")
+            page.locator(".cl-cube-follow input").first.uncheck()
             runs = [page.evaluate(GET_MAP, [-10.0 + k, 12.0]) for k in range(5)]
             print(f"MOM0 map (region5, 47 x 37 x 352): worker {statistics.median(r[1] for r in runs):.1f} ms, "
                   f"page round trip {statistics.median(r[0] for r in runs):.0f} ms (median of {len(runs)})")

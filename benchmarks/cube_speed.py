@@ -11,7 +11,10 @@ the pixels ours fitted (``maskmap``; ``--pyspeckit-pixels N`` of them, default 1
 runs at a few pixels per second). Wall time and CPU time (of this process; for Dask, of the
 tasks on the 2 worker processes of 1 thread each; cluster start-up not counted, shown apart):
 "pixels per CPU second" is the per-core figure, which the load of the shared 2-core machine
-affects least.
+affects least. Browser: the built site (``--site``, default site/) in headless Chromium, the cube
+opened through the page's file picker, ``cassisLite.fitCube(REGION5_FIT, {snr, block})``: the
+same fit in Pyodide in the Web Worker (one thread: its CPU time is its wall time, ``seconds`` of
+the answer), the maps compared with the serial run's.
 
 Moments: a 256 x 256 x 1000 float32 cube (262 MB) on disk, memory-mapped, MOM0/1/2 + PEAK over
 all channels and over 100 channels, best of 3; beside it the same maps with astropy.io.fits
@@ -20,7 +23,7 @@ run of its own: it slows allocations down) of each.
 
 The last lines are ``fit_speedup_per_core: <ours / pyspeckit pixels per CPU second>`` (target >= 10)
 and ``moments_256x256x1000_s: <seconds>``.
-Run: .venv/bin/python benchmarks/cube_speed.py [--pyspeckit-pixels 150] [--skip-dask]
+Run: .venv/bin/python benchmarks/cube_speed.py [--pyspeckit-pixels 150] [--skip-dask] [--skip-browser]
 """
 
 from __future__ import annotations
@@ -101,6 +104,51 @@ def ours_dask(path, db, fitter, serial_maps):
         cluster.close()
     same = all(np.array_equal(maps.arrays[k], serial_maps.arrays[k], equal_nan=True) for k in maps.arrays)
     return dt, cpu, startup, same
+
+
+def ours_browser(path, site: Path, serial_maps, block=BLOCK):
+    """fitCube in the page (Pyodide, in the Web Worker): (worker seconds, page round trip s,
+    max relative difference to the serial maps, blank pixels the same)."""
+    import json
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from cassis_lite.commands.serve import make_server
+
+    server = make_server(site, "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                         args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                               "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(base + "index.html")
+            page.wait_for_function("() => document.documentElement.dataset.cassisState === 'ready'",
+                                   timeout=300_000)
+            page.locator("#cl-file").set_input_files(str(path))
+            for _ in range(600):  # the state resolves asynchronously: poll it
+                state = page.evaluate("window.cassisLite.getState()")
+                if (state.get("cube") or {}).get("pixel"):
+                    break
+                time.sleep(0.1)
+            r = page.evaluate("""async ([config, opts]) => { const t0 = performance.now();
+                const r = await window.cassisLite.fitCube(config, opts);
+                r.page_s = (performance.now() - t0) / 1e3; return r; }""",
+                              [json.loads(json.dumps(REGION5_FIT)), {"snr": SNR, "block": block}])
+            browser.close()
+    finally:
+        server.shutdown()
+    worst, same_blank = 0.0, True
+    for name, ref in serial_maps.arrays.items():
+        got = np.array([[np.nan if v is None else v for v in row] for row in r["maps"][name]], dtype=float)
+        same_blank &= bool(np.array_equal(np.isnan(got), np.isnan(ref)))
+        ok = np.isfinite(got) & np.isfinite(ref) & (ref != 0)
+        if ok.any():
+            worst = max(worst, float(np.max(np.abs(got[ok] / ref[ok] - 1.0))))
+    return r["n_fitted"], r["seconds"], r["page_s"], worst, same_blank
 
 
 def pyspeckit_fiteach(path, fitted_mask, n_pixels):
@@ -193,6 +241,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pyspeckit-pixels", type=int, default=150)
     ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--skip-browser", action="store_true")
+    ap.add_argument("--site", type=Path, default=ROOT / "site", help="the built site (make site)")
     args = ap.parse_args()
     db = LineDatabase()
     path = region5_cube()
@@ -210,6 +260,11 @@ def main():
         dt_dask, cpu_dask, startup, same = ours_dask(path, db, fitter, maps)
         row("ours, LTE, Dask 2 workers x 1 thread", n, dt_dask, cpu_dask,
             f"   (CPU s: on the workers; cluster start-up {startup:.1f} s; maps identical to serial: {same})")
+    if not args.skip_browser:
+        nb, worker_s, page_s, worst, same_blank = ours_browser(path, args.site, maps)
+        row("ours, LTE, browser (Pyodide worker, 1 thread)", nb, worker_s, worker_s,
+            f"   (CPU s = the worker's wall time; page round trip {page_s:.1f} s; max relative difference to "
+            f"serial {worst:.1e}; same blank pixels: {same_blank})")
     fitted = np.isfinite(maps.arrays["REDCHI2"])
     m, dt_psk, cpu_psk = pyspeckit_fiteach(path, fitted, args.pyspeckit_pixels)
     row("pyspeckit Cube.fiteach, 1 Gaussian, 1 core", m, dt_psk, cpu_psk)

@@ -64,7 +64,9 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          # the ALMA card and the line lists' panel of the Lines card, also added with them
          "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*",
          # the line-database choice (full catalogue, the user's file): after ready
-         "cassis_lite/app/databases.*", "cassis_lite/linedb/sqlite_file.*")
+         "cassis_lite/app/databases.*", "cassis_lite/linedb/sqlite_file.*",
+         # the fit maps of the Map card (imported when the analysis cards are added, after ready)
+         "cassis_lite/app/cards/cube_fit*")
 ZSTD_LEVEL = 19
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).

@@ -211,6 +211,7 @@ async function call(msg) {
 }
 
 let DEBUG = false;
+const LONG_CALLS = new Set(["fitCube"]);
 let chain = Promise.resolve();
 function serial(fn) {
   // Python runs one task at a time: patches and calls are applied in arrival order.
@@ -253,7 +254,10 @@ self.onmessage = (event) => {
       }
     });
   } else if (msg.type === "call") {
-    serial(() => call(msg));
+    // a long call (a fit map) yields to the event loop between its steps: it is started in
+    // order, and the patches (a click on Cancel) and calls behind it run in its pauses
+    if (LONG_CALLS.has(msg.method)) serial(() => { call(msg); });
+    else serial(() => call(msg));
   }
 };
 

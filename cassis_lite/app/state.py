@@ -129,6 +129,7 @@ class Session(param.Parameterized):
     frame_from_script = param.Boolean(default=False, doc="the model's vlsr_file_kms was set by a script")
     cube = param.Parameter(default=None, doc="the open FITS cube (cassis_lite.cube.Cube), None without one")
     cube_pixel = param.Parameter(default=None, doc="(x, y) 0-based pixel of the cube's spectrum shown")
+    cube_region = param.Parameter(default=None, doc="(x0, x1, y0, y1): the region mean shown (x0 <= x < x1)")
     line_lists = param.Dict(default={}, doc="name -> Transitions of the line lists overlaid beside the database "
                                             "(SLAP answers, tables received by SAMP or opened)")
     database = param.String(default="bundled", doc="the line database in use: bundled, full or file")
@@ -207,9 +208,9 @@ class Session(param.Parameterized):
         else:
             entries[same] = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=entries[same].colour)
         if cube is not None:
-            self.param.update(cube=cube, cube_pixel=tuple(spectrum.meta["pixel"]))
+            self.param.update(cube=cube, cube_pixel=tuple(spectrum.meta["pixel"]), cube_region=None)
         elif self.cube is not None and self.cube.name == spectrum.name:
-            self.param.update(cube=None, cube_pixel=None)  # the cube's file replaced by a spectrum
+            self.param.update(cube=None, cube_pixel=None, cube_region=None)  # the cube's file replaced by a spectrum
         self.activate(spectrum, entries=entries)
         return spectrum
 
@@ -226,8 +227,6 @@ class Session(param.Parameterized):
         """Make the spectrum of the cube's pixel (x, y) (0-based) the active spectrum, in the
         cube's entry of the open spectra. The model stays as it is when the cube's spectrum was
         the active one (every pixel has the cube's frame); the view keeps its range."""
-        from dataclasses import replace
-
         cube = self.cube
         if cube is None:
             raise CassisError("no cube open: open a FITS cube (3 axes: 2 on the sky, 1 spectral) first")
@@ -238,6 +237,33 @@ class Session(param.Parameterized):
         if ix != x or iy != y:
             raise CassisError(f"pixel must be two integers (x, y), got ({x!r}, {y!r})")
         spectrum = cube.spectrum_at(ix, iy)
+        self._show_cube_spectrum(spectrum, dict(cube_pixel=(ix, iy), cube_region=None))
+        return spectrum
+
+    def select_region(self, x0, x1, y0, y1) -> Spectrum:
+        """Make the mean spectrum of the pixels x0 <= x < x1, y0 <= y < y1 of the cube
+        (:meth:`Cube.region_mean`) the active spectrum, in the cube's entry (as a pixel's)."""
+        cube = self.cube
+        if cube is None:
+            raise CassisError("no cube open: open a FITS cube (3 axes: 2 on the sky, 1 spectral) first")
+        try:
+            box = tuple(int(v) for v in (x0, x1, y0, y1))
+        except (TypeError, ValueError):
+            raise CassisError(f"region must be four integers (x0, x1, y0, y1), got {(x0, x1, y0, y1)!r}") from None
+        if box != (x0, x1, y0, y1):
+            raise CassisError(f"region must be four integers (x0, x1, y0, y1), got {(x0, x1, y0, y1)!r}")
+        if not (0 <= box[0] < box[1] <= cube.nx and 0 <= box[2] < box[3] <= cube.ny):
+            raise CassisError(f"region x {box[0]}..{box[1]}, y {box[2]}..{box[3]} is not a box inside the cube's "
+                              f"{cube.nx} x {cube.ny} pixels (x0 < x1 <= {cube.nx}, y0 < y1 <= {cube.ny})")
+        spectrum = cube.region_mean(*box)
+        self._show_cube_spectrum(spectrum, dict(cube_pixel=None, cube_region=box))
+        return spectrum
+
+    def _show_cube_spectrum(self, spectrum: Spectrum, where: dict) -> None:
+        """``spectrum`` (a pixel's or a region mean) in the cube's entry, made active; ``where``:
+        the cube_pixel / cube_region it is."""
+        from dataclasses import replace
+
         entries = list(self.spectra)
         i = next((k for k, e in enumerate(entries) if e is self.cube_entry()), None)
         was_active = i is not None and entries[i].spectrum is self.spectrum
@@ -250,9 +276,8 @@ class Session(param.Parameterized):
         else:
             entries[i] = OpenSpectrum(spectrum=spectrum, original=spectrum, colour=entries[i].colour,
                                       visible=entries[i].visible)
-        self.cube_pixel = (ix, iy)
+        self.param.update(**where)
         self.activate(spectrum, entries=entries, new_frame=not was_active)
-        return spectrum
 
     def cube_state(self) -> dict | None:
         cube = self.cube
@@ -261,6 +286,7 @@ class Session(param.Parameterized):
         return {"name": cube.name, "nx": cube.nx, "ny": cube.ny, "nchan": cube.nchan, "y_unit": cube.y_unit,
                 "frame": None if cube.wcs is None else cube.wcs.frame_name,
                 "pixel": None if self.cube_pixel is None else list(self.cube_pixel),
+                "region": None if self.cube_region is None else list(self.cube_region),
                 "open": self.cube_entry() is not None}
 
     def activate(self, spectrum: Spectrum, entries: list | None = None, new_frame: bool = True) -> None:
@@ -285,7 +311,7 @@ class Session(param.Parameterized):
 
     def close(self, entry: OpenSpectrum) -> None:
         if entry is self.cube_entry():
-            self.param.update(cube=None, cube_pixel=None)
+            self.param.update(cube=None, cube_pixel=None, cube_region=None)
         entries = [e for e in self.spectra if e is not entry]
         if entry.spectrum is self.spectrum:
             if entries:

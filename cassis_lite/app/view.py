@@ -155,12 +155,13 @@ class CassisView:
         from cassis_lite.app.cards.tools import ToolsCard
         from cassis_lite.app.cards.vlsr import VelocityCard
 
-        self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), FitCard(self.session),
+        fit_card = FitCard(self.session)
+        self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), fit_card,
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot),
                                AbsorptionCard(self.session, self.view, self.plot),
                                BroadeningCard(self.session, self.view, self.plot)]
-        self.cube_card = CubeCard(self.session)
+        self.cube_card = CubeCard(self.session, fit_config=fit_card.current_config)
         self.analysis_cards.append(self.cube_card)
         self.atomis_card = AtomisCard(self.session, self.fetch_url)
         self.analysis_cards.append(self.atomis_card)
@@ -392,6 +393,10 @@ class CassisView:
         if cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("pixel"):
             px, py = sp.meta["pixel"]
             where = f", pixel ({int(px)}, {int(py)}) of the {cube.nx} x {cube.ny} cube"
+        elif cube is not None and sp.name == cube.name and "cube_shape" in sp.meta and sp.meta.get("region"):
+            x0, x1, y0, y1 = (int(v) for v in sp.meta["region"])
+            where = (f", mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} ({(x1 - x0) * (y1 - y0)} pixels) of the "
+                     f"{cube.nx} x {cube.ny} cube")
         if sp.x_kind == "wavelength":
             span = (f"{sp.x_original.min():.6g}-{sp.x_original.max():.6g} {esc(sp.x_unit)} "
                     f"({'air' if sp.air_wavelength else 'vacuum'}), flux in {esc(sp.y_unit or 'no unit given')}"

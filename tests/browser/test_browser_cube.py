@@ -178,6 +178,53 @@ def test_scripting_select_pixel_sky_and_get_map(app, cube_path):
     app.api("getMap", "MOM0", {})
 
 
+def test_a_box_dragged_on_the_map_shows_the_region_mean_as_the_cli(app, cube_path):
+    page = app.page
+    page.locator(".cl-cube-pixel").first.scroll_into_view_if_needed()
+    page.locator("[title=\"Drag a box: the region's mean spectrum\"]").first.click()  # the map's box tool
+    a = page.evaluate(DATA_TO_PAGE, ["cube_figure", 9.6, 20.4])
+    b = page.evaluate(DATA_TO_PAGE, ["cube_figure", 14.2, 17.7])
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move(*b, steps=6)
+    page.mouse.up()
+    wait_for(lambda: app.api("getState")["cube"]["region"] == [10, 15, 18, 21], what="the region")
+    ref = read_spectrum(cube_path, region=(10, 15, 18, 21)).intensity  # `info CUBE --region 10 15 18 21`
+    ref = ref[np.isfinite(ref)]
+    wait_for(lambda: np.allclose(finite(app.bokeh_data("spectrum_source", "y")), ref, rtol=1e-12),
+             what="the region mean drawn")
+    out = subprocess.run([sys.executable, "-m", "cassis_lite", "info", str(cube_path), "--region", "10", "15", "18",
+                          "21", "--format", "json"], capture_output=True, text=True, check=True, cwd=ROOT)
+    cli = json.loads(out.stdout)
+    drawn = finite(app.bokeh_data("spectrum_source", "y"))
+    assert (drawn.min(), drawn.max()) == pytest.approx((cli["y_min"], cli["y_max"]), rel=1e-12)
+    assert "mean of pixels x 10-14, y 18-20 (15 pixels)" in app.text(".cl-info")
+    assert app.bokeh_data("cube_marker", "w") == [5] and app.bokeh_data("cube_marker", "h") == [3]
+    app.screenshot("cube-desktop-4-region.png")
+    page.locator("[title=\"Drag a box: the region's mean spectrum\"]").first.click()  # the tool off again
+
+
+def test_the_spectrum_follows_the_pointer_when_asked(app, cube_path):
+    page = app.page
+    follow = page.locator(".cl-cube-follow input").first
+    follow.check()
+    try:
+        times = []
+        for x, y in ((15, 20), (30, 12), (22, 25)):
+            px, py = page.evaluate(DATA_TO_PAGE, ["cube_figure", x, y])
+            page.evaluate(SPECTRUM_REDRAWN.replace('"pointerdown"', '"pointermove"'))
+            page.mouse.move(px, py)
+            times.append(page.evaluate("Promise.race([window.__redrawn, new Promise((r) => setTimeout(() => r(-1), 30000))])"))
+            assert times[-1] >= 0, "no spectrum drawn after the pointer moved"
+            wait_for(lambda: app.api("getState")["cube"]["pixel"] == [x, y], what=f"pixel ({x}, {y}) under the pointer")
+            ref = read_spectrum(cube_path, pixel=(x, y)).intensity
+            wait_for(lambda: np.array_equal(finite(app.bokeh_data("spectrum_source", "y")), ref[np.isfinite(ref)]),
+                     what="its spectrum drawn")
+        print(f"pointer move -> redrawn spectrum: {', '.join(f'{t:.0f}' for t in times)} ms")
+    finally:
+        follow.uncheck()
+
+
 @pytest.mark.parametrize("viewport", ["laptop", "phone"])
 def test_cube_from_the_url_at_smaller_viewports(browser, base_url, cube_path, viewport):
     target = SITE / "test-cubes"
@@ -199,3 +246,136 @@ def test_cube_from_the_url_at_smaller_viewports(browser, base_url, cube_path, vi
     finally:
         context.close()
         shutil.rmtree(target, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- fit maps
+
+FIT_NAMES = ["TEX", "TEX_ERR", "FWHM", "FWHM_ERR", "VLSR", "VLSR_ERR", "NTOT_CH3CN", "NTOT_CH3CN_ERR", "REDCHI2"]
+FIT_BLOCK = 2  # 12 blocks of 2 x 2 pixels: time to press Cancel in the middle
+
+
+def rows(data) -> np.ndarray:
+    return np.array([[np.nan if v is None else v for v in row] for row in data], dtype=float)
+
+
+def same_maps(a, b, rel=1e-6) -> bool:
+    """Equal blank pixels, values within ``rel`` (WebAssembly's libm differs in the last bits)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return a.shape == b.shape and np.array_equal(np.isnan(a), np.isnan(b)) and \
+        np.allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=rel, atol=0.0)
+
+
+@pytest.fixture(scope="module")
+def ch3cn_cube(tmp_path_factory, line_db):
+    """A 7 x 6 synthetic CH3CN cube, its fit JSON and `cassis-lite cube fit --snr 5 --block 2` maps."""
+    from astropy.io import fits
+
+    from cube_data import CH3CN_FIT, synthetic_ch3cn_cube
+
+    d = tmp_path_factory.mktemp("fitmap")
+    path = d / "ch3cn_fit.fits"
+    synthetic_ch3cn_cube(path, line_db, ny=6, nx=7)
+    config = d / "fit.json"
+    config.write_text(json.dumps(CH3CN_FIT))
+    out = d / "maps.fits"
+    subprocess.run([sys.executable, "-m", "cassis_lite", "cube", "fit", str(path), "--config", str(config), "--out",
+                    str(out), "--snr", "5", "--block", str(FIT_BLOCK), "--quiet"], check=True, cwd=ROOT,
+                   capture_output=True)
+    with fits.open(out) as hdul:
+        maps = {h.name: np.array(h.data, dtype=float) for h in hdul[1:]}
+    return path, CH3CN_FIT, maps
+
+
+@pytest.fixture(scope="module")
+def fit_app(browser, base_url, ch3cn_cube):
+    app, context = new_app(browser, base_url)
+    app.page.locator("#cl-file").set_input_files(str(ch3cn_cube[0]))
+    wait_for(lambda: (app.api("getState").get("cube") or {}).get("name") == ch3cn_cube[0].name, what="cube mode")
+    yield app
+    close_app(app, context, base_url)
+
+
+def fitmap_status(app) -> str:
+    return app.text(".cl-fitmap-status")
+
+
+def test_fit_map_through_the_ui_progress_cancel_then_to_the_end_and_export(fit_app, ch3cn_cube, tmp_path):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    app, (path, config, cli) = fit_app, ch3cn_cube
+    page = app.page
+    # the fit configuration typed into the Fit card's JSON box
+    app.open_tab("Fit")
+    box = page.get_by_label("Fit configuration (cassis-lite fit JSON; edit for more)")
+    box.fill(json.dumps(config, indent=1))
+    box.evaluate("(el) => el.blur()")
+    wait_for(lambda: "CH3CN" in app.text(".cl-fit-params"), what="the Fit card took the JSON")
+    app.open_tab("Map")
+    for label, value in (("S/N at least", "5"), ("block (pixels)", str(FIT_BLOCK))):
+        field = page.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+    page.get_by_role("button", name="Fit map").click()
+    wait_for(lambda: "pixels done" in fitmap_status(app), what="the first block")
+    progress = page.locator(".cl-fitmap-progress progress").first
+    assert 0 < int(progress.get_attribute("value")) < 42 and progress.get_attribute("max") == "42"
+    app.screenshot("cube-fitmap-1-running.png")
+    page.get_by_role("button", name="Cancel").click()
+    wait_for(lambda: "cancelled after" in fitmap_status(app), what="the fit cancelled")
+    partial = app.api("getMap", "TEX")
+    assert partial["complete"] is False
+    tex = rows(partial["data"])
+    done = np.isfinite(tex)
+    assert 0 < done.sum() < np.isfinite(cli["TEX"]).sum()  # stopped in the middle, blank beyond
+    assert same_maps(tex[done], cli["TEX"][done])
+    app.screenshot("cube-fitmap-2-cancelled.png")
+    # again, to the end
+    page.get_by_role("button", name="Fit map").click()
+    wait_for(lambda: "Fit map done" in fitmap_status(app), timeout=180, what="the whole fit map")
+    assert "38 of 42 pixels fitted" in fitmap_status(app)
+    # the selector offers every map; choose VLSR then TEX as a person would
+    select = page.get_by_label("map", exact=True)
+    options = select.evaluate("(el) => Array.from(el.options).map((o) => o.value)")
+    assert options == ["MOM0", "MOM1", "MOM2", "PEAK", "CHANNEL"] + FIT_NAMES
+    for name in ("VLSR", "TEX"):
+        select.select_option(name)
+        wait_for(lambda: app.api("getState") and f"{name} of the fit map" in app.text(".cl-cube-status"),
+                 what=f"the {name} map")
+        image = page.evaluate(f"""() => {{ const s = {DOC}.get_model_by_name("cube_map");
+            const im = (s.data.get ? s.data.get("image") : s.data["image"])[0]; return Array.from(im); }}""")
+        drawn = np.array([np.nan if v is None else v for v in image], dtype=float).reshape(6, 7)
+        assert same_maps(drawn, cli[name].astype(np.float32), rel=1e-6), name
+    app.screenshot("cube-fitmap-3-tex.png")
+    # the FITS export: one HDU per map, the cube's celestial WCS, the CLI's numbers
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Export the maps (FITS)").click()
+    assert info.value.suggested_filename == "ch3cn_fit_fitmaps.fits"
+    with fits.open(info.value.path()) as hdul:
+        assert [h.name for h in hdul[1:]] == FIT_NAMES
+        cube_wcs = WCS(fits.getheader(path)).celestial
+        for h in hdul[1:]:
+            assert same_maps(h.data, cli[h.name]), h.name
+            np.testing.assert_allclose(WCS(h.header).wcs_pix2world([0, 6], [0, 5], 0),
+                                       cube_wcs.wcs_pix2world([0, 6], [0, 5], 0), atol=1e-10)
+        assert hdul["NTOT_CH3CN"].header["BUNIT"] == "cm-2" and hdul["TEX"].header["SNRCUT"] == 5.0
+
+
+def test_fit_cube_scripting_equals_the_cli(fit_app, ch3cn_cube):
+    app, (_, config, cli) = fit_app, ch3cn_cube
+    r = app.api("fitCube", config, {"snr": 5, "block": FIT_BLOCK})
+    assert list(r["maps"]) == FIT_NAMES and r["complete"] and r["n_fitted"] == 38 and r["n_pixels"] == 42
+    for name in FIT_NAMES:
+        assert same_maps(rows(r["maps"][name]), cli[name]), name
+    print(f"browser fitCube (7 x 6 CH3CN, block {FIT_BLOCK}): {r['n_fitted'] / r['seconds']:.1f} pixels/s fitted")
+    err = app.page.evaluate("""() => window.cassisLite.fitCube(null, {snr: -1}).then(() => null,
+                                   (e) => [e.message, e.userError])""")
+    assert err is not None and "snr must be a number" in err[0] and err[1] is True
+    # a scripted fit does not hold the page's messages: Cancel, clicked while it runs, stops it
+    app.page.evaluate("""([config, block]) => { window.__fit = window.cassisLite.fitCube(config, {snr: 5, block}); }""",
+                      [config, 1])
+    wait_for(lambda: "pixels done" in fitmap_status(app), what="the scripted fit running")
+    app.page.get_by_role("button", name="Cancel").click()
+    r = app.page.evaluate("window.__fit")
+    assert r["complete"] is False and 0 < r["blocks_done"] < r["blocks_total"] == 42
+    assert "cancelled after" in fitmap_status(app)

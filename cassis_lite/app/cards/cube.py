@@ -7,14 +7,19 @@ chosen with a slider, with the sky coordinates of the pixel under the cursor. A 
 makes its spectrum the active one (lines, model, identification and fit work on it as on any
 spectrum); a square marks it. Every number comes from :mod:`cassis_lite.cube`.
 
+Fit maps (:mod:`cassis_lite.app.cards.cube_fit`): the Fit card's configuration fitted at every
+pixel, block by block; the maps (TEX, TEX_ERR, ..., REDCHI2) join the map selector as they fill in.
+
 Scripting: ``selectPixel(x, y)``, ``selectSky(ra_deg, dec_deg)`` (ICRS; 0-based pixels as FITS
-WCS with origin 0) and ``getMap(kind, options)``; for the sky view (web/sky.html):
-``getMapFits(kind, options)`` (the map as a FITS image with the cube's celestial WCS) and
-``getPixel()`` (the pixel shown and its sky position).
+WCS with origin 0), ``getMap(kind, options)``, ``selectRegion(x0, x1, y0, y1)`` and
+``fitCube(fitConfig, options)``; for the sky view (web/sky.html): ``getMapFits(kind, options)``
+(the map as a FITS image with the cube's celestial WCS) and ``getPixel()`` (the pixel shown and
+its sky position).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 import re
@@ -23,8 +28,9 @@ import time
 import numpy as np
 import panel as pn
 import param
-from bokeh.events import Tap
+from bokeh.events import MouseMove, SelectionGeometry, Tap
 from bokeh.models import (
+    BoxSelectTool,
     ColorBar,
     ColumnDataSource,
     DataRange1d,
@@ -51,6 +57,8 @@ MAP_OPTIONS = ("vmin_kms", "vmax_kms", "rest_freq_mhz", "channel")
 #: the options wrap in a narrow card rather than run out of it
 WRAP_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
 UNIT_CHARS = re.compile(r"[^\w/ .*^()+-]")
+#: the spectrum follows the pointer at most this often (s): one pixel switch costs ~30 ms in CPython
+HOVER_S = 0.1
 
 
 class NoCubeError(CassisError):
@@ -75,22 +83,33 @@ class CubeCard(Card):
                                  doc="rest frequency of the velocities (None: the cube's RESTFRQ)")
     channel = param.Integer(default=0, bounds=(0, None), doc="channel of the CHANNEL map (0-based, file order)")
 
-    def __init__(self, session, **params):
+    def __init__(self, session, fit_config=None, **params):
         super().__init__(**params)
         self.session = session
+        from cassis_lite.app.cards.cube_fit import FitMapRunner
+
+        self.fitmap = FitMapRunner(self, fit_config)
         self._moments = None
         self._moments_key = None
         self.last_map_ms = None  # time of the last map computed (the benchmark reads it)
         empty = {k: [] for k in ("image", "x", "y", "dw", "dh", "ix", "iy", "lon", "lat", "ra", "dec")}
         self.source = ColumnDataSource(empty, name="cube_map")
-        self.marker_source = ColumnDataSource({"x": [], "y": []}, name="cube_marker")
+        self.marker_source = ColumnDataSource({"x": [], "y": [], "w": [], "h": []}, name="cube_marker")
+        self.box_select = BoxSelectTool(dimensions="both", description="Drag a box: the region's mean spectrum")
         self.mapper = LinearColorMapper(palette=Viridis256, low=0.0, high=1.0, nan_color="rgba(0, 0, 0, 0)")
         self.hover = HoverTool(tooltips=[("pixel", "@ix{0}, @iy{0}"), ("value", "@image{0.000}")])
         self.colorbar = ColorBar(color_mapper=self.mapper, width=12, title="", title_text_font_size="10px",
                                  major_label_text_font_size="10px", padding=3)
         self.figure = self._build_figure()
         self.figure.on_event(Tap, self._on_tap)
-        self.kind_select = pn.widgets.Select.from_param(self.param.kind, name="map", width=95)
+        self.figure.on_event(SelectionGeometry, self._on_box)
+        self.figure.on_event(MouseMove, self._on_move)
+        self.follow = pn.widgets.Checkbox(name="spectrum follows the pointer", value=False,
+                                          css_classes=["cl-cube-follow"])
+        self._hover_pending = None
+        self._hover_last = 0.0
+        self._hover_scheduled = False
+        self.kind_select = pn.widgets.Select.from_param(self.param.kind, name="map", width=135)
         self.vmin_input = pn.widgets.FloatInput.from_param(self.param.vmin_kms, name="v from (km/s)", width=95,
                                                            placeholder="all")
         self.vmax_input = pn.widgets.FloatInput.from_param(self.param.vmax_kms, name="v to (km/s)", width=95,
@@ -106,13 +125,14 @@ class CubeCard(Card):
         self.pixel_info = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-cube-pixel"])
         self.param.watch(self._on_options, ["kind", "vmin_kms", "vmax_kms", "rest_freq_mhz", "channel"])
         session.param.watch(lambda e: self._on_cube(), ["cube"])
-        session.param.watch(lambda e: self._draw_marker(), ["cube_pixel"])
-        self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map}
+        session.param.watch(lambda *e: self._draw_marker(), ["cube_pixel", "cube_region"])
+        self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map,
+                    "selectRegion": self.select_region, "fitCube": self.fitmap.fit_cube}
         self.api.update(getMapFits=self.get_map_fits, getPixel=self.get_pixel)  # the sky view's (sky.html)
         self._on_cube()
 
     def _build_figure(self) -> Plot:
-        tools = [PanTool(), WheelZoomTool(), ResetTool(), self.hover]
+        tools = [PanTool(), WheelZoomTool(), self.box_select, ResetTool(), self.hover]
         p = Plot(x_range=DataRange1d(range_padding=0.0), y_range=DataRange1d(range_padding=0.0),
                  match_aspect=True, width=380, height=340, sizing_mode="scale_width", min_border=4,
                  toolbar=Toolbar(tools=tools, active_scroll=tools[1]), toolbar_location="above",
@@ -122,19 +142,22 @@ class CubeCard(Card):
         image = p.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh",
                                                color_mapper=self.mapper))
         self.hover.renderers = [image]
-        p.add_glyph(self.marker_source, Rect(x="x", y="y", width=1, height=1, fill_alpha=0.0, line_color="white",
-                                             line_width=4))
-        p.add_glyph(self.marker_source, Rect(x="x", y="y", width=1, height=1, fill_alpha=0.0, line_color="#e0245e",
-                                             line_width=2))
+        p.add_glyph(self.marker_source, Rect(x="x", y="y", width="w", height="h", fill_alpha=0.0,
+                                             line_color="white", line_width=4))
+        marker = p.add_glyph(self.marker_source, Rect(x="x", y="y", width="w", height="h", fill_alpha=0.0,
+                                                      line_color="#e0245e", line_width=2))
+        self.box_select.renderers = [marker]  # the box is read as a geometry; nothing is "selected"
         p.add_layout(self.colorbar, "right")
         return p
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.kind_select, self.vmin_input, self.vmax_input, self.rest_input, css_classes=["cl-cube-options"],
-                   stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+            pn.Column(pn.Row(self.kind_select, self.rest_input, stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+                      pn.Row(self.vmin_input, self.vmax_input, stylesheets=[WRAP_CSS], sizing_mode="stretch_width"),
+                      css_classes=["cl-cube-options"], sizing_mode="stretch_width"),
             self.channel_slider, self.message, self.status,
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.pixel_info,
+            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.follow, self.pixel_info,
+            self.fitmap.panel(),
             sizing_mode="stretch_width", name="cube_card")
 
     # ------------------------------------------------------------------ state -> screen
@@ -142,9 +165,11 @@ class CubeCard(Card):
         cube = self.session.cube
         self._moments = self._moments_key = None
         self.clear_error()
+        self.fitmap.reset()
+        self._set_kinds(list(MAP_KINDS))
         if cube is None:
             self.source.data = {k: [] for k in self.source.data}
-            self.marker_source.data = {"x": [], "y": []}
+            self.marker_source.data = {"x": [], "y": [], "w": [], "h": []}
             self.pixel_info.object = ""
             return
         self.channel_slider.end = max(1, cube.nchan - 1)
@@ -172,8 +197,33 @@ class CubeCard(Card):
         self._show(image, note)
         self._draw_marker()
 
+    def kinds(self) -> list[str]:
+        """The maps the selector offers: MAP_KINDS, then those of the fit map (if any)."""
+        return list(MAP_KINDS) + self.fitmap.names()
+
+    def _set_kinds(self, kinds: list[str]) -> None:
+        if list(self.param.kind.objects) != kinds:
+            self.param.kind.objects = kinds
+            self.kind_select.options = kinds
+
+    def kind_unit(self, kind: str, cube) -> str:
+        return self.fitmap.unit(kind) if kind in self.fitmap.names() else map_unit(kind, cube.y_unit)
+
+    def show_fit_maps(self, first: bool = False) -> None:
+        """The fit maps in the selector; ``first``: show the first (it fills in as blocks end),
+        else redraw the one shown if it is a fit map."""
+        self._set_kinds(self.kinds())
+        names = self.fitmap.names()
+        if first and names:
+            if self.kind == names[0]:
+                self._on_options()
+            else:
+                self.kind = names[0]
+        elif self.kind in names:
+            self._on_options()
+
     def _set_tooltips(self, cube) -> None:
-        unit = safe_unit(map_unit(self.kind, cube.y_unit))
+        unit = safe_unit(self.kind_unit(self.kind, cube))
         tips = [("pixel", "@ix{0}, @iy{0}")]
         frame = None if cube.wcs is None else cube.wcs.frame_name
         if frame is not None and frame.lower() not in ("icrs", "fk5"):
@@ -213,17 +263,25 @@ class CubeCard(Card):
         self.mapper.update(low=lo, high=hi)
         cube = self.session.cube
         self.status.object = (f"<b>{esc(cube.name)}</b>: {cube.nx} x {cube.ny} pixels x {cube.nchan} channels. "
-                              f"{esc(note)} Click a pixel for its spectrum.")
+                              f"{esc(note)} Click a pixel for its spectrum (the box tool: a region's mean).")
 
     def _draw_marker(self) -> None:
         pixel = self.session.cube_pixel
+        region = self.session.cube_region
         cube = self.session.cube
+        if cube is not None and region is not None:
+            x0, x1, y0, y1 = region
+            self.marker_source.data = {"x": [0.5 * (x0 + x1) - 0.5], "y": [0.5 * (y0 + y1) - 0.5],
+                                       "w": [float(x1 - x0)], "h": [float(y1 - y0)]}
+            self.pixel_info.object = esc(f"Spectrum shown: the mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} "
+                                         f"({(x1 - x0) * (y1 - y0)} pixels)")
+            return
         if pixel is None or cube is None:
-            self.marker_source.data = {"x": [], "y": []}
+            self.marker_source.data = {"x": [], "y": [], "w": [], "h": []}
             self.pixel_info.object = ""
             return
         x, y = pixel
-        self.marker_source.data = {"x": [float(x)], "y": [float(y)]}
+        self.marker_source.data = {"x": [float(x)], "y": [float(y)], "w": [1.0], "h": [1.0]}
         sky = self.sky_of(x, y)
         words = [f"Spectrum shown: pixel ({x}, {y})"]
         if sky is not None:
@@ -266,6 +324,9 @@ class CubeCard(Card):
             rest, _ = self._rest(cube)
             v = float(cube.velocity_kms(rest)[i])
             return plane, f"Channel {i}: {f:.4f} MHz, v = {v:.2f} km/s."
+        if self.kind in self.fitmap.names():
+            self.last_map_ms = 0.0
+            return self.fitmap.maps.arrays[self.kind], self.fitmap.note(self.kind)
         self.last_map_ms = 0.0  # unless computed now
         m = self.moments()
         rest, where = self._rest(cube)
@@ -300,6 +361,73 @@ class CubeCard(Card):
             self.session.select_pixel(x, y)
         except CassisError as exc:
             self.show_error(str(exc))
+
+    def _on_box(self, event) -> None:
+        """A box dragged on the map (BoxSelectTool): the mean spectrum of the pixels whose centre
+        it holds, once the drag ends."""
+        geometry = event.geometry or {}
+        if not event.final or geometry.get("type") != "rect" or self.session.cube is None:
+            return
+        cube = self.session.cube
+        try:
+            x0, x1, y0, y1 = (float(geometry[k]) for k in ("x0", "x1", "y0", "y1"))
+        except (KeyError, TypeError, ValueError):
+            return
+        # pixel i spans i - 0.5 .. i + 0.5: the pixels whose centre is in the box, clipped to the cube
+        ix0, ix1 = max(0, math.ceil(min(x0, x1))), min(cube.nx, math.floor(max(x0, x1)) + 1)
+        iy0, iy1 = max(0, math.ceil(min(y0, y1))), min(cube.ny, math.floor(max(y0, y1)) + 1)
+        self.clear_error()
+        if ix0 >= ix1 or iy0 >= iy1:
+            self.show_error("the box holds no pixel centre of the cube: drag over the map")
+            return
+        try:
+            self.session.select_region(ix0, ix1, iy0, iy1)
+        except CassisError as exc:
+            self.show_error(str(exc))
+
+    def _on_move(self, event) -> None:
+        """The pointer over the map (with "spectrum follows the pointer"): the pixel under it
+        becomes the active spectrum, at most every HOVER_S seconds (the last position wins)."""
+        cube = self.session.cube
+        if not self.follow.value or cube is None or event.x is None or event.y is None:
+            return
+        x, y = int(math.floor(event.x + 0.5)), int(math.floor(event.y + 0.5))
+        if not (0 <= x < cube.nx and 0 <= y < cube.ny) or (x, y) == self.session.cube_pixel:
+            self._hover_pending = None
+            return
+        self._hover_pending = (x, y)
+        wait = HOVER_S - (time.perf_counter() - self._hover_last)
+        if wait <= 0:
+            self._hover_flush()
+        elif not self._hover_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._hover_scheduled = True
+            loop.call_later(wait, self._hover_flush)
+
+    def _hover_flush(self) -> None:
+        self._hover_scheduled = False
+        pixel, self._hover_pending = self._hover_pending, None
+        if pixel is None or self.session.cube is None:
+            return
+        self._hover_last = time.perf_counter()
+        try:
+            self.session.select_pixel(*pixel)
+        except CassisError:  # a blank pixel: the spectrum stays
+            pass
+
+    async def select_region(self, x0, x1, y0, y1) -> dict:
+        """``cassisLite.selectRegion(x0, x1, y0, y1)``: the mean spectrum of the pixels
+        x0 <= x < x1, y0 <= y < y1 (0-based) becomes the active one (as a box dragged on the map);
+        resolves to ``{freq_mhz, intensity, region, y_unit, name}``."""
+        def run():
+            self._require_cube()
+            sp = self.session.select_region(x0, x1, y0, y1)
+            return {"freq_mhz": sp.freq_mhz, "intensity": sp.intensity, "region": list(self.session.cube_region),
+                    "y_unit": sp.y_unit, "name": sp.name}
+        return self._shown(run)
 
     def _shown(self, fn, *args):
         """Run ``fn``; a user error is shown in the card and raised for the script."""
@@ -346,8 +474,8 @@ class CubeCard(Card):
         def run():
             cube = self._require_cube()
             k = str(kind or "MOM0").upper()
-            if k not in MAP_KINDS:
-                raise ConfigError(f"unknown map {kind!r} (use {', '.join(MAP_KINDS)})")
+            if k not in self.kinds():
+                raise ConfigError(f"unknown map {kind!r} (use {', '.join(self.kinds())})")
             opts = dict(options or {})
             unknown = set(opts) - set(MAP_OPTIONS)
             if unknown:
@@ -379,12 +507,14 @@ class CubeCard(Card):
                     self.param.update(**before)
                 raise
             self.param.trigger("kind")  # the screen shows what the script asked for
-            out = {"kind": k, "unit": map_unit(k, cube.y_unit), "nx": cube.nx, "ny": cube.ny,
+            out = {"kind": k, "unit": self.kind_unit(k, cube), "nx": cube.nx, "ny": cube.ny,
                    "data": list(image), "note": note,
                    "compute_ms": compute_ms}
             if k == "CHANNEL":
                 out["channel"] = int(self.channel)
                 out["freq_mhz"] = float(cube.freq_mhz[self.channel])
+            elif k in self.fitmap.names():
+                out.update(n_fitted=self.fitmap.maps.n_fitted, complete=self.fitmap.maps.complete)
             else:
                 m = self._moments
                 out.update(vmin_kms=m.vmin_kms, vmax_kms=m.vmax_kms, rest_freq_mhz=m.rest_freq_mhz,

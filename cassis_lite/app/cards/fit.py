@@ -158,14 +158,20 @@ class FitCard(Card):
             return
         self.params_table.object = table(("parameter", "start", "", "min", "max", "unit"), rows, "cl-fit-params-table")
 
+    def current_config(self) -> dict:
+        """The card's configuration (its JSON box) as a dict; :class:`ConfigError` if it is not one."""
+        try:
+            config = json.loads(self.config_text or "")
+        except ValueError as exc:
+            raise ConfigError(f"fit configuration is not valid JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise ConfigError("fit configuration must be a JSON object")
+        return config
+
     async def fit(self, config=None) -> dict:
         """``cassisLite.fit(config)``: the ``cassis-lite fit --format json`` answer (+ report);
         without a config, the card's. The best configuration becomes the model."""
-        if config is None:
-            try:
-                config = json.loads(self.config_text or "")
-            except ValueError as exc:
-                raise ConfigError(f"fit configuration is not valid JSON: {exc}") from None
+        config = self.current_config() if config is None else config
         if not isinstance(config, dict):
             raise ConfigError("fit configuration must be a JSON object")
         await ensure_packages(["scipy"])
