@@ -8,7 +8,7 @@
 // through the hub's translator, so that no other origin is fetched); coord.pointAt.sky, in cube
 // mode, the spectrum at that position.
 // Send: the spectrum (spectrum.load.ssa-generic), the model and the line table (table.load.votable)
-// as VOTable; once connected, a pixel chosen in the cube's map as coord.pointAt.sky, and a line
+// as VOTable, the cube's map shown (a moment or fitted map) as a FITS image (image.load.fits); once connected, a pixel chosen in the cube's map as coord.pointAt.sky, and a line
 // chosen in the plot or the table as table.highlight.row of the line table sent last. Other
 // applications cannot read a blob: URL, so the page hands the file to its own server (cassis-lite
 // serve: POST share -> /share/<token>) and sends that URL; a static host cannot do this, and the
@@ -136,10 +136,20 @@ self.cassisSamp = (function () {
     return { clients: await clients() };
   }
 
+  // the file of a kind: the spectrum, model or line table as VOTable text, the cube's map shown
+  // as a FITS image
+  async function exported(app, kind) {
+    if (kind !== "map") return app.exportText(kind, "votable");
+    const map = await app.getMapFits(null);
+    const bytes = Uint8Array.from(atob(map.fits_base64), (c) => c.charCodeAt(0));
+    const stem = String(map.name || "cube").replace(/\.fits?$/i, "").replace(/[^\w.+-]+/g, "_");
+    return { text: bytes, media_type: "image/fits", name: `${stem}_${map.kind}.fits` };
+  }
+
   async function send(app, kind, recipient) {
     const conn = connection();
-    const mtype = kind === "spectrum" ? "spectrum.load.ssa-generic" : "table.load.votable";
-    const file = await app.exportText(kind, "votable");
+    const mtype = { spectrum: "spectrum.load.ssa-generic", map: "image.load.fits" }[kind] || "table.load.votable";
+    const file = await exported(app, kind);
     const resp = await fetch("share", {
       method: "POST", body: file.text,
       headers: { "Content-Type": file.media_type, "X-Filename": file.name },
@@ -152,6 +162,7 @@ self.cassisSamp = (function () {
     const shared = await resp.json();
     const params = { url: new URL(shared.url, location.href).href, name: file.name };
     if (kind === "spectrum") params.meta = { "Access.Format": file.media_type, "Target.Name": file.name };
+    if (kind === "map") params["image-id"] = file.name;
     if (kind === "lines") {
       params["table-id"] = `cassis-lite-lines-${nextTable++}`;
       sentLines = { tableId: params["table-id"], url: params.url };

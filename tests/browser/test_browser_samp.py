@@ -166,7 +166,7 @@ def test_line_lists_sky_positions_and_highlighted_rows_travel_both_ways(browser,
     folder, url = file_server
     with running_hub(tmp_path, allowed_origins=[origin], web_port=WEB_PROFILE_PORT) as hub:
         receiver = samp_client(hub, "receiver")
-        inbox = Inbox(receiver, ["table.load.votable", "coord.pointAt.sky", "table.highlight.row"])
+        inbox = Inbox(receiver, ["table.load.votable", "coord.pointAt.sky", "table.highlight.row", "image.load.fits"])
         app, context = new_app(browser, base_url, viewport=VIEWPORTS["laptop"])
         try:
             page = app.page
@@ -227,6 +227,21 @@ def test_line_lists_sky_positions_and_highlighted_rows_travel_both_ways(browser,
             assert float(pointed["dec"]) == pytest.approx(dec20, abs=1e-9)
             # the position it received was not sent back
             assert [m for m, _, _ in inbox.messages].count("coord.pointAt.sky") == 1
+            # the map shown goes out as a FITS image with the cube's sky WCS
+            page.select_option("#cl-samp-what", "map")
+            page.select_option("#cl-samp-to", label="receiver")
+            page.click("#cl-samp-send")
+            image, _ = inbox.wait("image.load.fits", timeout=30)
+            from astropy.io import fits
+            from astropy.wcs import WCS
+
+            with urllib.request.urlopen(image["url"]) as resp:
+                hdus = fits.open(io.BytesIO(resp.read()))
+            mom0 = cube.moments().mom0
+            np.testing.assert_allclose(hdus[0].data, mom0, rtol=1e-6, equal_nan=True)
+            lon, lat = WCS(hdus[0].header).celestial.all_pix2world(6.0, 10.0, 0)
+            np.testing.assert_allclose([lon, lat], [float(v) for v in cube.pixel_to_world(6.0, 10.0)], atol=1e-9)
+            assert image["name"] == "region5_hcn_crop_MOM0.fits"
             leaked = [u for u in off_origin(app.requests, base_url) if not u.startswith(HUB_ORIGINS + (url,))]
             assert not leaked, leaked[:5]
             assert not app.errors, app.errors[:3]

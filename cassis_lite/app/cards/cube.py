@@ -523,13 +523,18 @@ class CubeCard(Card):
         return self._shown(run)
 
     # ------------------------------------------------------------------ the sky view (web/sky.html)
-    async def get_map_fits(self, kind: str = "MOM0", options: dict | None = None) -> dict:
+    async def get_map_fits(self, kind: str | None = "MOM0", options: dict | None = None) -> dict:
         """``cassisLite.getMapFits(kind, options)``: :meth:`get_map` (same kinds, options and
         errors; the card shows it) as a FITS file, base64 in ``fits_base64``: the map as the
         primary image with the cube's celestial WCS (:func:`cassis_lite.cube.fits_out.write_maps_fits`),
-        which Aladin Lite shows as an image layer. No ``data`` list."""
+        which Aladin Lite shows as an image layer (and SAMP sends as ``image.load.fits``). No
+        ``data`` list. ``kind`` None: the map shown, with the card's options."""
         from cassis_lite.cube.fits_out import write_maps_fits
 
+        if kind is None:
+            kind = self.kind
+            if options is None:
+                options = {k: getattr(self, k) for k in MAP_OPTIONS if getattr(self, k) is not None}
         out = await self.get_map(kind, options)
         image = np.asarray(out.pop("data"), dtype=float)
         cube = self._require_cube()
@@ -538,6 +543,7 @@ class CubeCard(Card):
         fits = write_maps_fits({out["kind"]: (image, out["unit"])}, cube.wcs, primary=out["kind"])
         out["fits_base64"] = base64.b64encode(fits).decode("ascii")
         out["frame"] = cube.wcs.frame_name
+        out["name"] = cube.name
         return out
 
     async def get_pixel(self) -> dict | None:
