@@ -224,6 +224,18 @@ class AppPage:
         return path
 
 
+#: page coordinates of the data point (x, y) of the figure named ``name`` (as drawn now)
+DATA_TO_PAGE = """([name, x, y]) => {
+  const model = window.Bokeh.documents[window.Bokeh.documents.length - 1].get_model_by_name(name);
+  const find = (v) => { if (v.model === model) return v;
+    for (const c of v.child_views || []) { const f = find(c); if (f) return f; } return null; };
+  const view = window.Bokeh.index.roots.map(find).find((v) => v);
+  if (!view) return null;
+  const r = view.canvas_view.el.getBoundingClientRect();
+  return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)];
+}"""
+
+
 def wait_for(fn, timeout=30.0, what="condition"):
     """The first true value of ``fn()`` (polled every 0.1 s), or AssertionError after ``timeout`` s."""
     end = time.time() + timeout

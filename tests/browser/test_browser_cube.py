@@ -17,22 +17,12 @@ import pytest
 
 import conftest
 from cassis_lite.readers import read_spectrum
-from conftest import SITE, VIEWPORTS, close_app, new_app, off_origin
+from conftest import DATA_TO_PAGE, SITE, VIEWPORTS, close_app, new_app, off_origin
 from cube_data import region5_cube
 from paths import ROOT
 
 CUBE_NAME = "region5_hcn_crop.fits"
 DOC = "window.Bokeh.documents[window.Bokeh.documents.length - 1]"
-#: page coordinates of the data point (x, y) of the figure named ``name`` (as drawn now)
-DATA_TO_PAGE = """([name, x, y]) => {
-  const model = window.Bokeh.documents[window.Bokeh.documents.length - 1].get_model_by_name(name);
-  const find = (v) => { if (v.model === model) return v;
-    for (const c of v.child_views || []) { const f = find(c); if (f) return f; } return null; };
-  const view = window.Bokeh.index.roots.map(find).find((v) => v);
-  if (!view) return null;
-  const r = view.canvas_view.el.getBoundingClientRect();
-  return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)];
-}"""
 #: window.__redrawn: resolves when the spectrum source next changes and the page drew it, to the
 #: ms from the next pointer press (the click) to then
 SPECTRUM_REDRAWN = f"""() => {{

@@ -23,7 +23,7 @@ import pytest
 
 import conftest
 from cassis_lite.readers import read_spectrum
-from conftest import SITE, VIEWPORTS, AppPage, off_origin
+from conftest import DATA_TO_PAGE, SITE, VIEWPORTS, AppPage, off_origin
 from cube_data import region5_cube
 from paths import ROOT
 
@@ -45,18 +45,6 @@ MARKER_PIXELS = """([x, y]) => {
   for (let i = 0; i < d.length; i += 4) if (near(i, %d) && near(i + 1, %d) && near(i + 2, %d) && d[i + 3] > 128) n++;
   return n;
 }""" % MARKER_RGB
-
-
-#: page coordinates of the data point (x, y) of the app's figure ``name`` (test_browser_cube's)
-DATA_TO_PAGE = """([name, x, y]) => {
-  const model = window.Bokeh.documents[window.Bokeh.documents.length - 1].get_model_by_name(name);
-  const find = (v) => { if (v.model === model) return v;
-    for (const c of v.child_views || []) { const f = find(c); if (f) return f; } return null; };
-  const view = window.Bokeh.index.roots.map(find).find((v) => v);
-  if (!view) return null;
-  const r = view.canvas_view.el.getBoundingClientRect();
-  return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)];
-}"""
 
 
 def cli_pixel(path, x, y) -> dict:

@@ -118,16 +118,16 @@ class AbsorptionCard(Card):
         self.cog_output = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-cog-result"])
         self.cog_plot, self.cog_sources = self._cog_figure()
         self.buttons = {
-            "add_region": self._button("Add the view as a continuum region", self.add_region),
-            "fit_continuum": self._button("Fit the continuum", self.fit_continuum, 140, lambda: None),
-            "normalise": self._button("Normalise", self.normalise, 100, lambda: None),
-            "fit": self._button("Fit", self.absorption_fit, 80, lambda: None),
-            "ew_view": self._button("Equivalent width of the view", self.ew_of_view, 190, lambda: None),
-            "ew": self._button("Equivalent width", self.equivalent_width, 130, lambda: None),
-            "aod": self._button("AOD column", self.apparent_column, 110, lambda: None),
-            "cog": self._button("Fit the curve of growth", self.fit_cog, 180, lambda: None),
-            "clear_cog": self._button("Clear the lines", self.clear_measured, 120),
-            "velocity": self._button("Velocity axis about this line", self.velocity_axis, 200),
+            "add_region": self.action_button("Add the view as a continuum region", self.add_region),
+            "fit_continuum": self.action_button("Fit the continuum", self.fit_continuum, 140, lambda: None),
+            "normalise": self.action_button("Normalise", self.normalise, 100, lambda: None),
+            "fit": self.action_button("Fit", self.absorption_fit, 80, lambda: None),
+            "ew_view": self.action_button("Equivalent width of the view", self.ew_of_view, 190, lambda: None),
+            "ew": self.action_button("Equivalent width", self.equivalent_width, 130, lambda: None),
+            "aod": self.action_button("AOD column", self.apparent_column, 110, lambda: None),
+            "cog": self.action_button("Fit the curve of growth", self.fit_cog, 180, lambda: None),
+            "clear_cog": self.action_button("Clear the lines", self.clear_measured, 120),
+            "velocity": self.action_button("Velocity axis about this line", self.velocity_axis, 200),
         }
         self.param.watch(lambda *e: self.draw_model(), ["redshift", "ions", "components", "tie_b_v", "lsf_kind",
                                                         "lsf_value", "show_model"])
@@ -137,13 +137,6 @@ class AbsorptionCard(Card):
                     "apparentColumn": self.apparent_column, "curveOfGrowth": self.curve_of_growth,
                     "fitContinuum": self.fit_continuum, "absorptionModel": self.set_system}
 
-    def _button(self, name, fn, width=240, options=None):
-        w = pn.widgets.Button(name=name, width=width)
-        if options is None:
-            w.on_click(lambda e: fn())
-        else:
-            self.on_click(w, fn, options)
-        return w
 
     def __panel__(self):
         b, p = self.buttons, self.param

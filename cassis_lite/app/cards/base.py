@@ -45,6 +45,16 @@ class Card(pn.viewable.Viewer):
 
         button.on_click(clicked)
 
+    def action_button(self, name: str, fn, width: int = 240, options=None) -> pn.widgets.Button:
+        """A button for ``fn``: an analysis (a coroutine function taking ``options()``, run by
+        :meth:`run`), or a plain action (no ``options``)."""
+        w = pn.widgets.Button(name=name, width=width)
+        if options is None:
+            w.on_click(lambda e: fn())
+        else:
+            self.on_click(w, fn, options)
+        return w
+
     async def run(self, fn, *args):
         """Run an action for a button: a user error is shown in the card, anything else too (the
         page stays alive), named by its type."""

@@ -44,29 +44,20 @@ class ToolsCard(Card):
         self._baseline = None
         self.output = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-tools-result"])
         self.buttons = {
-            "add_region": self._button("Add the view as a line-free region", self.add_region),
-            "clear_regions": self._button("Clear the regions", self.clear_regions, 130),
-            "fit_baseline": self._button("Fit the baseline", self.baseline, 130, lambda: {"subtract": False}),
-            "subtract": self._button("Subtract it", self.baseline, 100, lambda: {"subtract": True}),
-            "smooth": self._button("Smooth", self.smooth, 90, lambda: None),
-            "resample": self._button("Resample", self.resample, 90, lambda: None),
-            "statistics": self._button("Statistics of the view", self.statistics, 170, lambda: None),
-            "gaussians": self._button("Fit Gaussians to the view", self.fit_gaussians, 190, lambda: None),
+            "add_region": self.action_button("Add the view as a line-free region", self.add_region),
+            "clear_regions": self.action_button("Clear the regions", self.clear_regions, 130),
+            "fit_baseline": self.action_button("Fit the baseline", self.baseline, 130, lambda: {"subtract": False}),
+            "subtract": self.action_button("Subtract it", self.baseline, 100, lambda: {"subtract": True}),
+            "smooth": self.action_button("Smooth", self.smooth, 90, lambda: None),
+            "resample": self.action_button("Resample", self.resample, 90, lambda: None),
+            "statistics": self.action_button("Statistics of the view", self.statistics, 170, lambda: None),
+            "gaussians": self.action_button("Fit Gaussians to the view", self.fit_gaussians, 190, lambda: None),
         }
         self.regions_text = pn.pane.HTML("no region yet", sizing_mode="stretch_width", css_classes=["cl-regions"])
         session.param.watch(lambda *e: self._forget(), ["spectrum"])
         self.api = {"baseline": self.baseline, "smooth": self.smooth, "resample": self.resample,
                     "statistics": self.statistics, "fitGaussians": self.fit_gaussians}
 
-    def _button(self, name, fn, width=240, options=None):
-        """A button for ``fn``: an analysis (a coroutine function taking ``options()``), or a
-        plain action (no ``options``)."""
-        w = pn.widgets.Button(name=name, width=width)
-        if options is None:
-            w.on_click(lambda e: fn())
-        else:
-            self.on_click(w, fn, options)
-        return w
 
     def __panel__(self):
         b = self.buttons
