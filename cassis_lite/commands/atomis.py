@@ -108,18 +108,14 @@ def _lines(args):
 
 def read_line_file(path):
     """A line list from a file: VOTable, FITS, or the CSV of ``cassis-lite lines``."""
-    from cassis_lite.vo import linelist
+    from cassis_lite.vo.linelist import transitions_from_bytes
 
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         raise CassisError(f"cannot read {path}: {exc.strerror}") from None
-    if data[:6] == b"SIMPLE":
-        return linelist.transitions_from_fits(data, path)
-    if data.lstrip()[:1] == b"<":
-        return linelist.transitions_from_votable(data, label=path)
-    return linelist.transitions_from_csv(data.decode("utf-8", "replace"), path)
+    return transitions_from_bytes(data, str(path))
 
 
 def _query(url: str, adql: str, maxrec: int, timeout: float) -> bytes:

@@ -186,6 +186,20 @@ def transitions_from_csv(text: str, label: str = "<csv>") -> Transitions:
     return transitions_from_table(Table(fields, columns, len(body)), None)
 
 
+def transitions_from_bytes(data, label: str = "<line list>", source: str | None = None) -> Transitions:
+    """The line list of a file's bytes, by content: a FITS table, a VOTable, or a CSV (UTF-8)."""
+    data = bytes(data)
+    if data[:6] == b"SIMPLE":
+        return transitions_from_fits(data, label)
+    if data.lstrip()[:1] == b"<":
+        return transitions_from_votable(data, source, label)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LineTableError(f"{label}: not a line table (a VOTable, a FITS table or a CSV file)") from None
+    return transitions_from_csv(text, label)
+
+
 def transitions_from_fits(data, label: str = "<fits>") -> Transitions:
     """The line list of the first binary table of a FITS file written by :func:`cassis_lite.vo.exports.lines_fits`
     (or any table with the same column names)."""

@@ -23,22 +23,6 @@ DEFAULT_SERVICE = "slap"
 MAX_LINES = 20000
 
 
-def read_line_table(data: bytes, name: str):
-    """A line list from the bytes of a VOTable, FITS table or CSV file."""
-    from cassis_lite.vo import linelist
-
-    head = bytes(data[:2880])
-    if head.startswith(b"SIMPLE  ="):
-        return linelist.transitions_from_fits(data, label=name)
-    if b"<VOTABLE" in head.upper() or head.lstrip().startswith(b"<?xml"):
-        return linelist.transitions_from_votable(data, source=name, label=name)
-    try:
-        text = bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        raise CassisError(f"{name}: not a line table (a VOTable, a FITS table or a CSV file)") from None
-    return linelist.transitions_from_csv(text, label=name)
-
-
 class LineListsPanel(Card):
     title = "Line lists"
 
@@ -81,7 +65,9 @@ class LineListsPanel(Card):
     def open_table(self, data: bytes, name: str) -> dict:
         """A line table's bytes (``loadLineList``, SAMP ``table.load.*``) overlaid under its name."""
         try:
-            return self.add(name, read_line_table(data, name))
+            from cassis_lite.vo.linelist import transitions_from_bytes
+
+            return self.add(name, transitions_from_bytes(data, name, source=name))
         except CassisError as exc:
             self.show_error(str(exc))
             raise
