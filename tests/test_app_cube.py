@@ -9,9 +9,9 @@ import asyncio
 
 import numpy as np
 import pytest
-from bokeh.document import Document
 from bokeh.events import MouseMove, SelectionGeometry, Tap
 
+from app_view import booted_view
 from cassis_lite.app.view import CassisView
 from cassis_lite.cube import Cube
 from cassis_lite.errors import CassisError
@@ -33,10 +33,7 @@ def region5():
 
 @pytest.fixture
 def app(line_db, region5):
-    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()})
-    v.open_sample(LIS)
-    v.layout.get_root(Document())
-    v.add_analysis()
+    v = booted_view()
     v.load(region5[0].read_bytes(), region5[0].name)
     return v
 
@@ -178,10 +175,7 @@ def ch3cn(tmp_path_factory, line_db):
 def fit_app(line_db, ch3cn):
     import json
 
-    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()})
-    v.open_sample(LIS)
-    v.layout.get_root(Document())
-    v.add_analysis()
+    v = booted_view()
     v.load(ch3cn[0].read_bytes(), ch3cn[0].name)
     fit_card = next(c for c in v.cards if c.title == "Fit")
     fit_card.config_text = json.dumps(ch3cn[1], indent=1)  # typed into the Fit card's JSON box

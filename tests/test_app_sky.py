@@ -10,15 +10,11 @@ import io
 
 import numpy as np
 import pytest
-from bokeh.document import Document
 
-from cassis_lite.app.view import CassisView
+from app_view import booted_view
 from cassis_lite.cube import Cube
 from cassis_lite.errors import CassisError
 from cube_data import region5_cube
-from paths import SAMPLES
-
-LIS = "I16293_Synthetic_CO.lis"
 
 
 def call(v, name, *args):
@@ -33,11 +29,7 @@ def region5():
 
 @pytest.fixture
 def app(line_db):
-    v = CassisView(samples={LIS: (SAMPLES / LIS).read_bytes()})
-    v.open_sample(LIS)
-    v.layout.get_root(Document())
-    v.add_analysis()
-    return v
+    return booted_view()
 
 
 def test_without_a_cube(app):
