@@ -186,8 +186,8 @@ class LineDatabase:
     def find_species(self, name_or_tag) -> Species:
         """One species from a Species, a tag (int or digits), or a name or formula.
 
-        Exact name first (case-sensitive, then not), then formula. Several matches of one step
-        are settled by the tie rule (:func:`tie_break`: the ground state before vibrational
+        Exact name first (case-sensitive, then not), then formula. Several matches of a
+        case-sensitive step are settled by the tie rule (:func:`tie_break`: the ground state before vibrational
         states, then the source's priority, :data:`SOURCE_PRIORITY`): ``"NH3"`` is ``NH3, v=0``
         (CDMS) in the full catalogue, not ``NH3 v2=1`` (JPL); ``"OH"`` is ``OH, v=0``. A tie
         left (``o-H2CO`` / ``p-H2CO``: two ground states of one source) raises
@@ -209,13 +209,13 @@ class LineDatabase:
         q = str(name_or_tag).strip()
         if not q:
             raise UnknownSpeciesError("empty species name")
-        for pred in (lambda s: s.name == q, lambda s: s.name.lower() == q.lower(),
-                     lambda s: s.formula == q, lambda s: s.formula.lower() == q.lower()):
+        for exact, pred in ((True, lambda s: s.name == q), (False, lambda s: s.name.lower() == q.lower()),
+                            (True, lambda s: s.formula == q), (False, lambda s: s.formula.lower() == q.lower())):
             hits = [s for s in self._species if pred(s)]
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:
-                best = tie_break(hits)
+                best = tie_break(hits) if exact else hits  # "CO" never picks "Co I" by the rule
                 if len(best) == 1:
                     return best[0]
                 raise AmbiguousSpeciesError(f"species {q!r} is ambiguous: {_names(best)}")
