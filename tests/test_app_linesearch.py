@@ -101,3 +101,24 @@ def test_csv_export_reads_back(v):
     assert {r["source"] for r in back} == {"CDMS"}
     assert exports.export("lines", v.line_search_card._result.transitions, "csv") == \
         v.line_search_card.exports.data("csv")
+
+
+def test_the_plots_range_is_taken_observed(v):
+    card = v.line_search_card
+    d = v.plot.lines_source.data
+    x_co = next(x for s, x in zip(d["species"], d["x"]) if s == "CO")  # a CO marker the plot draws
+    f_co = float(v.plot.from_x(np.array([x_co]))[0])
+    v.plot.set_range(f_co - 20.0, f_co + 20.0, pad=0.0)
+    card.plot_range_button.clicks += 1
+    sp = v.session.spectrum
+    assert card.frame == "observed" and card.unit in ("MHz", "GHz")
+    scale = 1.0 if card.unit == "MHz" else 1e3
+    assert card.fmin * scale == pytest.approx(f_co - 20.0, abs=1e-3)
+    assert card.fmax * scale == pytest.approx(f_co + 20.0, abs=1e-3)
+    assert card.vlsr_kms == pytest.approx(float(v.view.vlsr_kms or 0) - float(sp.vlsr_kms or 0))
+    # the search puts CO where the plot's markers put it
+    rows = call(v, "searchLines", {"fmin": card.fmin, "fmax": card.fmax, "unit": card.unit, "frame": "observed",
+                                    "vlsr_kms": card.vlsr_kms, "z": card.redshift, "species": "CO"})
+    assert rows
+    xs = v.plot.to_x(np.array([r["freq_obs_mhz"] for r in rows]))
+    assert np.min(np.abs(xs - x_co)) < 1e-6 * abs(x_co)

@@ -53,5 +53,7 @@ def citations_html(citations, css_class: str = "cl-citations") -> str:
     items = "".join(f"<li><b>{esc(c.get('database'))}</b>: {esc(c.get('citation'))}</li>" for c in citations)
     if not items:
         return ""
-    return (f"<div class='{css_class}' style='font-size: 11px'>Lines from (please cite):"
-            f"<ul style='margin: 2px 0; padding-left: 18px'>{items}</ul></div>")
+    names = ", ".join(esc(c.get("database")) for c in citations)
+    return (f"<details class='{css_class}' style='font-size: 11px'><summary>Lines from {names} "
+            f"(please cite: click for the references)</summary>"
+            f"<ul style='margin: 2px 0; padding-left: 18px'>{items}</ul></details>")

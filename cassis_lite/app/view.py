@@ -157,7 +157,8 @@ class CassisView:
         from cassis_lite.app.cards.vlsr import VelocityCard
 
         fit_card = FitCard(self.session)
-        self.line_search_card = LineSearchCard(self.session, self.view, self.plot, self.lines_card)
+        self.line_search_card = LineSearchCard(self.session, self.view, self.plot, self.lines_card,
+                                               window_select=self.window_select)
         self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), fit_card,
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot),

@@ -26,13 +26,17 @@ from cassis_lite.units import observed_freq
 RANGE_UNITS = ("MHz", "GHz", "mm", "um", "nm", "A")
 #: at most this many rows in the table (the export has them all)
 MAX_ROWS = 5000
-#: the table's columns: (field, title, formatter)
-COLUMNS = (("species", "Species", None), ("freq_mhz", "Rest freq. (MHz)", NumberFormatter(format="0.0000")),
-           ("freq_obs_mhz", "Obs. freq. (MHz)", NumberFormatter(format="0.0000")), ("qn", "QNs", None),
-           ("eup_k", "E_up (K)", NumberFormatter(format="0.00")),
-           ("aij", "A_ij (s^-1)", ScientificFormatter(precision=3)),
-           ("smu2_d2", "S mu^2 (D^2)", NumberFormatter(format="0.000")),
-           ("lgint300", "log I(300 K)", NumberFormatter(format="0.000")), ("source", "List", None))
+#: the table's columns: (field, title, formatter, width in px); the table scrolls sideways
+COLUMNS = (("species", "Species", None, 95), ("freq_mhz", "Rest freq. (MHz)", NumberFormatter(format="0.0000"), 100),
+           ("freq_obs_mhz", "Obs. freq. (MHz)", NumberFormatter(format="0.0000"), 100),
+           ("eup_k", "E_up (K)", NumberFormatter(format="0.00"), 65),
+           ("aij", "A_ij (s^-1)", ScientificFormatter(precision=3), 75),
+           ("smu2_d2", "S mu^2 (D^2)", NumberFormatter(format="0.000"), 80),
+           ("lgint300", "log I(300 K)", NumberFormatter(format="0.000"), 75), ("qn", "QNs", None, 110),
+           ("source", "List", None, 130))
+#: rows of widgets wrap on a narrow card; the source lists' check boxes too
+WRAP_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
+BOXES_CSS = ".bk-input-group { flex-wrap: wrap; column-gap: 10px; }"
 
 
 class LineSearchCard(Card):
@@ -53,23 +57,25 @@ class LineSearchCard(Card):
     lgint_min = param.Number(default=None, allow_None=True)
     sources = param.List(default=[], item_type=str, doc="source lists (none: all)")
 
-    def __init__(self, session, view, plot, lines_card=None, **params):
+    def __init__(self, session, view, plot, lines_card=None, window_select=None, **params):
         super().__init__(**params)
         self.session, self.view, self.plot, self.lines_card = session, view, plot, lines_card
+        self.window_select = window_select  # the top bar's window choice (a row's line may be in another)
         self._result = None
         w = pn.widgets
-        self.range_inputs = pn.Row(
-            w.FloatInput.from_param(self.param.fmin, name="from", width=105),
-            w.FloatInput.from_param(self.param.fmax, name="to", width=105),
-            w.Select.from_param(self.param.unit, name="unit", width=70), css_classes=["cl-search-range"])
         self.plot_range_button = w.Button(name="Plot's range", width=100, align="end",
                                           description="the range the plot shows, observed at its v_lsr and z")
         self.plot_range_button.on_click(lambda e: self.use_plot_range())
+        self.range_inputs = pn.Row(
+            w.FloatInput.from_param(self.param.fmin, name="from", width=105),
+            w.FloatInput.from_param(self.param.fmax, name="to", width=105),
+            w.Select.from_param(self.param.unit, name="unit", width=70), self.plot_range_button,
+            css_classes=["cl-search-range"], stylesheets=[WRAP_CSS], sizing_mode="stretch_width")
         self.frame_inputs = pn.Row(
-            w.RadioButtonGroup.from_param(self.param.frame, name="frame", width=140, align="end"),
-            w.FloatInput.from_param(self.param.vlsr_kms, name="v_lsr (km/s)", step=1.0, width=95),
-            w.FloatInput.from_param(self.param.redshift, name="z", step=0.001, width=80),
-            css_classes=["cl-search-frame"])
+            w.RadioButtonGroup.from_param(self.param.frame, name="frame", width=125, align="end"),
+            w.FloatInput.from_param(self.param.vlsr_kms, name="source v_lsr (km/s)", step=1.0, width=110),
+            w.FloatInput.from_param(self.param.redshift, name="source z", step=0.001, width=70),
+            css_classes=["cl-search-frame"], stylesheets=[WRAP_CSS])
         self.species_input = w.TextInput(name="Species: name, formula fragment or tag",
                                          placeholder="CH3CN, NH3, 41505 ...", sizing_mode="stretch_width",
                                          css_classes=["cl-search-species"])
@@ -80,27 +86,29 @@ class LineSearchCard(Card):
                                             sizing_mode="stretch_width", css_classes=["cl-search-variants"])
         self.variant_select.param.watch(lambda e: setattr(self, "variants", list(e.new)), "value")
         self.filter_inputs = pn.Row(
-            w.FloatInput.from_param(self.param.eup_max_k, name="E_up max (K)", width=85),
-            w.FloatInput.from_param(self.param.aij_min, name="A_ij min (s^-1)", width=95),
-            w.FloatInput.from_param(self.param.smu2_min, name="S mu^2 min (D^2)", width=100),
-            w.FloatInput.from_param(self.param.lgint_min, name="log I(300 K) min", width=100),
-            css_classes=["cl-search-filters"])
-        self.source_boxes = w.CheckBoxGroup(name="Lists", options=[], inline=True, css_classes=["cl-search-sources"])
+            w.FloatInput.from_param(self.param.eup_max_k, name="E_up max (K)", width=110),
+            w.FloatInput.from_param(self.param.aij_min, name="A_ij min (s^-1)", width=110),
+            w.FloatInput.from_param(self.param.smu2_min, name="S mu^2 min (D^2)", width=110),
+            w.FloatInput.from_param(self.param.lgint_min, name="log I(300 K) min", width=110),
+            css_classes=["cl-search-filters"], stylesheets=[WRAP_CSS])
+        self.source_boxes = w.CheckBoxGroup(name="Lists", options=[], inline=True, css_classes=["cl-search-sources"],
+                                            sizing_mode="stretch_width", stylesheets=[BOXES_CSS])
         self.source_boxes.param.watch(lambda e: setattr(self, "sources", list(e.new)), "value")
         self.search_button = w.Button(name="Search", button_type="primary", width=100)
         self.on_click(self.search_button, self._search_clicked)
         self.count = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-search-count"])
         self.source = ColumnDataSource({c[0]: [] for c in COLUMNS}, name="line_search_source")
         self.table = DataTable(source=self.source, sortable=True, index_position=None, height=260,
-                               sizing_mode="stretch_width", name="line_search_table",
-                               columns=[TableColumn(field=f, title=t, **({"formatter": fm} if fm else {}))
-                                        for f, t, fm in COLUMNS])
+                               sizing_mode="stretch_width", name="line_search_table", fit_columns=False,
+                               columns=[TableColumn(field=f, title=t, width=wd, **({"formatter": fm} if fm else {}))
+                                        for f, t, fm, wd in COLUMNS])
         self.source.selected.on_change("indices", self._on_select)
         self.line_info = pn.pane.HTML("Click a row to see the line in the plot.", sizing_mode="stretch_width",
                                       css_classes=["cl-search-line"])
         self.citations = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-search-citations"])
         self.exports = ExportButtons(self, "lines", lambda: None if self._result is None else self._result.transitions,
                                      "cassis_lite_line_search")
+        self.exports.panel.css_classes = [*self.exports.panel.css_classes, "cl-search-export"]
         #: where the clicked row's line is in the plot
         self.marker = Span(location=0, dimension="height", line_color="#e07b00", line_width=2, line_dash="dashed",
                            visible=False, name="line_search_marker")
@@ -110,10 +118,11 @@ class LineSearchCard(Card):
         self.api = {"searchLines": self.search_lines, "lineSearchVariants": self.list_variants}
 
     def __panel__(self):
-        return pn.Column(pn.Row(self.range_inputs, self.plot_range_button), self.frame_inputs, self.species_input,
+        return pn.Column(self.range_inputs, self.frame_inputs, self.species_input,
                          self.variant_select, self.filter_inputs, pn.pane.HTML("Lists:", margin=(0, 5)),
                          self.source_boxes, self.search_button, self.message, self.count,
-                         pn.pane.Bokeh(self.table, sizing_mode="stretch_width"), self.line_info, self.exports.panel,
+                         pn.pane.Bokeh(self.table, sizing_mode="stretch_width", css_classes=["cl-search-table"]),
+                         self.line_info, self.exports.panel,
                          self.citations, sizing_mode="stretch_width", name="line_search_card")
 
     # ------------------------------------------------------------------ the database
@@ -253,6 +262,17 @@ class LineSearchCard(Card):
         return found.to_records()
 
     # ------------------------------------------------------------------ a row in the plot
+    def _show_window_of(self, sp, f: float) -> None:
+        """The plot shows one spectral window and ``f`` is in another: that one is chosen."""
+        from cassis_lite.spectrum import window_slices
+
+        wins = window_slices(sp.freq_mhz)
+        if self.window_select is None or self.view.window < 0 or len(wins) < 2:
+            return
+        inside = [i for i, w in enumerate(wins) if sp.freq_mhz[w].min() <= f <= sp.freq_mhz[w].max()]
+        if inside and inside[0] != self.view.window:
+            self.window_select.value = self.window_select.options[inside[0] + 1]
+
     def _on_select(self, attr, old, new) -> None:
         if not new or self._result is None or new[0] >= len(self.source.data["freq_mhz"]):
             return
@@ -268,6 +288,7 @@ class LineSearchCard(Card):
         # where the plot's line markers put it: the view's v_lsr and z about the file's
         f = float(observed_freq(rest, float(self.view.vlsr_kms or 0.0) - float(sp.vlsr_kms or 0.0),
                                 float(self.view.redshift or 0.0)))
+        self._show_window_of(sp, f)
         x = float(self.plot.to_x(np.array([f]))[0])
         self.marker.location = x
         self.marker.visible = True
@@ -275,6 +296,8 @@ class LineSearchCard(Card):
         self.plot.set_range(f - half, f + half, pad=0.0)
         self.plot.draw_curves()
         self.plot._draw_labels()
-        inside = float(sp.freq_mhz.min()) <= f <= float(sp.freq_mhz.max())
+        from cassis_lite.spectrum import window_slices
+
+        inside = any(sp.freq_mhz[w].min() <= f <= sp.freq_mhz[w].max() for w in window_slices(sp.freq_mhz))
         self.line_info.object = text + ("<br>Shown in the plot (dashed orange)." if inside else
                                         "<br>Outside the spectrum's frequencies: the plot shows where it would be.")
