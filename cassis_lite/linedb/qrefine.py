@@ -1,9 +1,9 @@
 """Partition functions to 0.1 %: the catalogue table refined with the catalogue's own levels.
 
 Run when a database is built (``build_scripts/build_linedb.py``, ``build_fulldb.py``); the result
-is stored as dense knots of (T, log10 Q) (table ``partition_refined``) that
-:class:`~cassis_lite.linedb.partition.PartitionFunction` interpolates log-log at run time (that
-step adds < 1e-5, :data:`KNOT_TOLERANCE`), with the uncertainty of Q per temperature range (table
+is stored as knots of (T, log10 Q), 8 per octave (table ``partition_refined``), that
+:class:`~cassis_lite.linedb.partition.PartitionFunction` interpolates with a cubic spline in
+(ln T, ln Q) at run time (that step adds < 1e-5, :data:`KNOT_TOLERANCE`), with the uncertainty of Q per temperature range (table
 ``partition_accuracy``). The catalogue's own table stays in ``partition_function`` (CASSIS's
 convention, ``partition="catalogue"``).
 
@@ -26,7 +26,9 @@ Method, per species:
 * Uncertainty per table interval: |cubic spline - monotone PCHIP| of the same nodes (PCHIP is a
   few times less accurate on rotors, so the difference bounds the spline's error) + the table's
   rounding (0.5e-4 dex). In each interval the variant (levels or table alone) with the smaller
-  uncertainty is used.
+  uncertainty is used. An estimate, not a bound: a wrong level in the list (one level given to 2
+  decimals by one source and 3 by another once made two of it) bends r between the nodes unseen;
+  tests/test_linedb_qrefine.py and test_fulldb.py compare with independent sums per family.
 * Beyond the table (JPL tables stop at 9.375 and 300 K; CDMS at 2.725 and 300-1000 K): only with
   levels, r held at its end value; the uncertainty grows with the slope of r over the last table
   interval (and, upwards, with the weight of the top of the list, :meth:`Levels.missing_fraction`);
