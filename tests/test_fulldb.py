@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cassis_lite.constants import C_LIGHT
+from cassis_lite.constants import C_LIGHT, HK_MHZ
 from cassis_lite.errors import PartitionRangeError
 from cassis_lite.linedb import LineDatabase, formats
 from tests.linedb_sources import source_text
@@ -435,3 +435,52 @@ def test_the_site_serves_the_full_catalogue_by_range(built_site, full_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def _asymmetric_top_q(temps, a, b, c, dj, djk, dk, g_odd, g_even, jmax=60):
+    """Prolate asymmetric rotor (I^r: z = a) diagonalised in the symmetric-top basis, J by J and
+    in the even-K and odd-K blocks (the Hamiltonian couples K to K +- 2): rigid rotor + the
+    diagonal quartic distortion -D_J J^2(J+1)^2 - D_JK J(J+1) K^2 - D_K K^4; weight (2J+1) g."""
+    t = np.asarray(temps, float)[:, None]
+    q = np.zeros(t.shape[0])
+    for j in range(jmax + 1):
+        x = j * (j + 1.0)
+        for parity, g in ((0, g_even), (1, g_odd)):
+            k = np.arange(-j, j + 1)
+            k = k[np.abs(k) % 2 == parity]
+            if k.size == 0:
+                continue
+            h = np.diag((b + c) / 2 * (x - k**2) + a * k**2 - dj * x * x - djk * x * k**2 - dk * k**4.0)
+            off = (b - c) / 4 * np.sqrt(np.maximum((x - k[:-1] * (k[:-1] + 1)) * (x - (k[:-1] + 1) * (k[:-1] + 2)), 0))
+            h += np.diag(off, 1) + np.diag(off, -1)
+            q += (2 * j + 1) * g * np.exp(-np.linalg.eigvalsh(h)[None, :] * HK_MHZ / t).sum(axis=1)
+    return q
+
+
+def test_refined_q_of_an_asymmetric_top_h2co_against_a_rotor_sum(full):
+    # CDMS entry 30501 (H2CO, v=0; Mueller & Lewen 2017, J. Mol. Spectrosc. 331, 28): A = 281970.5,
+    # B = 38833.99, C = 34004.24 MHz, D_J = 0.0703, D_JK = 1.3211, D_K = 19.39 MHz. Spin statistics
+    # as the catalogue's g_up: ortho (K_a odd) 3, para 1 (g_up 3 for 1_01-0_00, 9 for 2_12-1_11).
+    # The dump's lines define the levels (hyperfine components of one level counted once).
+    temps = [3.0, 10.0, 20.0, 30.0]
+    q = _asymmetric_top_q(temps, 281970.5, 38833.99, 34004.24, 0.0703, 1.3211, 19.39, 3, 1)
+    ref, cat = full.partition_function("H2CO"), full.partition_function("H2CO", partition="catalogue")
+    assert ref.interpolation == "cubic" and "levels" in ref.basis
+    for t, qi in zip(temps, q):
+        assert abs(cat.q(t) / qi - 1) > 3e-3  # the table's interpolation: 0.35-2.9 % off
+        assert abs(ref.q(t) / qi - 1) < 5e-4
+        assert abs(ref.q(t) / qi - 1) <= ref.relative_error(t) + 1e-4
+
+
+def test_refined_q_of_the_bundled_species_is_kept_and_new_species_have_theirs(full, con):
+    b = LineDatabase(BUNDLED)
+    for name in ("CO", "CH3CN", "C"):
+        np.testing.assert_array_equal(full.partition_function(name).log10_q, b.partition_function(name).log10_q)
+        assert full.partition_function(name).accuracy == b.partition_function(name).accuracy
+    n_table = con.execute("SELECT COUNT(DISTINCT species_id) FROM partition_function p JOIN species s "
+                          "ON s.id = p.species_id WHERE s.q_method = 'table'").fetchone()[0]
+    n_refined = con.execute("SELECT COUNT(DISTINCT species_id) FROM partition_refined").fetchone()[0]
+    assert n_refined == n_table > 200  # every catalogue table has its refined Q (the table alone at worst)
+    # no refined Q without a catalogue table: the refusal says why
+    with pytest.raises(PartitionRangeError, match="would only be a lower bound"):
+        full.partition_function("CH3OCH3").q(100.0)

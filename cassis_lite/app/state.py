@@ -461,6 +461,8 @@ class Session(param.Parameterized):
                         for e in self.spectra],
             "filters": self.filters.to_dict(),
             "model": None if self.model_config is None else self.model_config.to_dict(),
+            # the model's partition functions: "refined" (default) or "catalogue" (CASSIS's)
+            "partition": None if self.model_config is None else self.model_config.partition,
             "model_error": self.model_error or None,
             "cube": self.cube_state(),
             "line_lists": [{"name": k, "n_lines": len(v)} for k, v in self.line_lists.items()],

@@ -18,7 +18,7 @@ from cassis_lite.errors import (
     RadexError,
     UnknownSpeciesError,
 )
-from cassis_lite.linedb.partition import PartitionFunction
+from cassis_lite.linedb.partition import PARTITION_KINDS, PartitionFunction
 from cassis_lite.linedb.schema import REQUIRED_TABLES, unpack_rates
 
 ENV_VAR = "CASSIS_LITE_DB"
@@ -299,14 +299,47 @@ class LineDatabase:
         return t
 
     # ----------------------------------------------------------------- partition function
-    def partition_function(self, name_or_tag_or_species) -> PartitionFunction:
+    def partition_function(self, name_or_tag_or_species, partition: str = "refined") -> PartitionFunction:
+        """Q(T) of a species. ``partition="catalogue"``: the catalogue's table, interpolated
+        log-log (CASSIS's convention); ``"refined"``: the table refined with the catalogue's
+        levels at build time (table ``partition_refined``, :mod:`cassis_lite.linedb.qrefine`),
+        with its uncertainty per range (``pf.accuracy``). Where the database has no refined Q
+        for the species (older files, CASSIS imports, level sums from LAMDA files) the
+        catalogue's table stands in for it and ``pf.basis`` says so."""
+        if partition not in PARTITION_KINDS:
+            raise QueryError(f"partition must be one of {', '.join(PARTITION_KINDS)}, got {partition!r}")
         sp = self.find_species(name_or_tag_or_species)
+        if partition == "refined" and self._has_refined():
+            rows = self._con.execute("SELECT temperature_k, log10_q FROM partition_refined WHERE species_id = ? "
+                                     "ORDER BY temperature_k", (sp.id,)).fetchall()
+            if rows:
+                acc = tuple(tuple(r) for r in self._con.execute(
+                    "SELECT tmin_k, tmax_k, rel_error, basis FROM partition_accuracy WHERE species_id = ? "
+                    "ORDER BY tmin_k", (sp.id,)))
+                spans = [f"{a:g}-{b:g} K {w}" for a, b, _, w in acc]
+                basis = ("refined: " + "; ".join(spans) + " (levels: the sum over the catalogue's "
+                         "levels x a spline of its ratio to the table; table: cubic spline of the table)")
+                return PartitionFunction(sp.name, np.array([r[0] for r in rows], dtype=float),
+                                         np.array([r[1] for r in rows], dtype=float), sp.q_method, sp.q_source,
+                                         sp.q_truncation_k, interpolation="cubic", accuracy=acc, kind="refined",
+                                         basis=basis)
         rows = self._con.execute(
             "SELECT temperature_k, log10_q FROM partition_function WHERE species_id = ? "
             "ORDER BY temperature_k", (sp.id,)).fetchall()
         t = np.array([r[0] for r in rows], dtype=float)
         q = np.array([r[1] for r in rows], dtype=float)
-        return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k)
+        basis = "the catalogue's table, log-log interpolation (CASSIS's convention)"
+        if partition == "refined":
+            basis = ("no refined Q for this species in this database: " + basis)
+        return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k, kind=partition,
+                                 basis=basis)
+
+    def _has_refined(self) -> bool:
+        if getattr(self, "_refined_tables", None) is None:
+            self._refined_tables = self._con.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('partition_refined', 'partition_accuracy')").fetchone()[0] == 2
+        return self._refined_tables
 
     # ------------------------------------------------------------------ absorption lines
     def absorption_lines(self, name_or_tag, wmin_a: float | None = None, wmax_a: float | None = None) -> dict:
