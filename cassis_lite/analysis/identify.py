@@ -64,6 +64,33 @@ class LteSetup:
         return self.filling(f) * (rj_temperature_k(f, self.tex_k) - rj_temperature_k(f, self.tcmb_k))
 
 
+def _merged(lo, hi) -> list[tuple[float, float]]:
+    """The intervals [lo_i, hi_i] sorted, those that overlap joined."""
+    out: list[list[float]] = []
+    for a, b in sorted(zip(np.asarray(lo, dtype=float).tolist(), np.asarray(hi, dtype=float).tolist())):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def window_transitions(db, freq_mhz, shift: float, margin: float, **query):
+    """The transitions a spectrum can show: one query per spectral window
+    (:func:`cassis_lite.spectrum.window_slices`) of rest frequencies [f_lo / shift / margin,
+    f_hi / shift x margin] (windows that then overlap are read as one), never the lines between
+    windows: two sidebands 10 GHz apart read their 8 GHz, not the span's 18 GHz, from a catalogue
+    read by range. ``query``: the filters of ``db.transitions``. Sorted by frequency."""
+    from cassis_lite.linedb.lists import concat
+    from cassis_lite.spectrum import window_slices
+
+    f = np.asarray(freq_mhz, dtype=float)
+    wins = window_slices(f)
+    lo = np.array([f[w].min() for w in wins]) / shift / margin
+    hi = np.array([f[w].max() for w in wins]) / shift * margin
+    return concat([db.transitions(a, b, **query) for a, b in _merged(lo, hi)])
+
+
 def _species_table(db) -> dict[int, object]:
     return {s.id: s for s in db.species()}
 
@@ -117,8 +144,11 @@ def line_candidates(features: Features, db, setup: LteSetup, tolerance_kms: floa
     rest = features.freq_mhz / shift
     lo = rest * (1 - tol / C_LIGHT_KMS)
     hi = rest * (1 + tol / C_LIGHT_KMS)
-    t = db.transitions(float(lo.min()), float(hi.max()), species=species, eup_max_k=eup_max_k,
-                       aij_min=aij_min)
+    # one query per run of overlapping feature ranges: only the lines near a feature are read
+    from cassis_lite.linedb.lists import concat
+
+    t = concat([db.transitions(a, b, species=species, eup_max_k=eup_max_k, aij_min=aij_min)
+                for a, b in _merged(lo, hi)])
     out: list[list[Candidate]] = [[] for _ in range(len(features))]
     if len(t) == 0:
         return out
@@ -333,8 +363,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
     kwargs = {"eup_max_k": eup_max_k, "aij_min": aij_min}
     if source is not None:
         kwargs["source"] = source
-    t = db.transitions(float(f[0] / shift / margin), float(f[-1] / shift * margin),
-                       species=species, **kwargs)
+    t = window_transitions(db, f, shift, margin, species=species, **kwargs)
     table = _species_table(db)
     emission = feats[feats.peak_k > 0]
     if species is None and len(t):
