@@ -106,7 +106,7 @@ def test_identification_of_two_windows(db):
 
 @pytest.mark.site
 @pytest.mark.slow
-def test_against_the_full_catalogue_two_windows_read_their_lines_only(full_path):
+def test_against_the_full_catalogue_two_windows_read_their_lines_only(full_path):  # noqa: F811
     """Against the full catalogue (frequency-ordered, read by range in the browser): identification
     and the candidate table read far fewer bytes than the span's lines (4 of 14.5 GHz), the same
     species found."""
