@@ -64,17 +64,6 @@ class LteSetup:
         return self.filling(f) * (rj_temperature_k(f, self.tex_k) - rj_temperature_k(f, self.tcmb_k))
 
 
-def _merged(lo, hi) -> list[tuple[float, float]]:
-    """The intervals [lo_i, hi_i] sorted, those that overlap joined."""
-    out: list[list[float]] = []
-    for a, b in sorted(zip(np.asarray(lo, dtype=float).tolist(), np.asarray(hi, dtype=float).tolist())):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
 def window_transitions(db, freq_mhz, shift: float, margin: float, **query):
     """The transitions a spectrum can show: one query per spectral window
     (:func:`cassis_lite.spectrum.window_slices`) of rest frequencies [f_lo / shift / margin,
@@ -82,13 +71,11 @@ def window_transitions(db, freq_mhz, shift: float, margin: float, **query):
     windows: two sidebands 10 GHz apart read their 8 GHz, not the span's 18 GHz, from a catalogue
     read by range. ``query``: the filters of ``db.transitions``. Sorted by frequency."""
     from cassis_lite.linedb.lists import concat
-    from cassis_lite.spectrum import window_slices
+    from cassis_lite.spectrum import merged_ranges, window_ranges
 
-    f = np.asarray(freq_mhz, dtype=float)
-    wins = window_slices(f)
-    lo = np.array([f[w].min() for w in wins]) / shift / margin
-    hi = np.array([f[w].max() for w in wins]) / shift * margin
-    return concat([db.transitions(a, b, **query) for a, b in _merged(lo, hi)])
+    wins = np.array(window_ranges(freq_mhz))
+    ranges = merged_ranges(wins[:, 0] / shift / margin, wins[:, 1] / shift * margin)
+    return concat([db.transitions(a, b, **query) for a, b in ranges])
 
 
 def _species_table(db) -> dict[int, object]:
@@ -146,9 +133,10 @@ def line_candidates(features: Features, db, setup: LteSetup, tolerance_kms: floa
     hi = rest * (1 + tol / C_LIGHT_KMS)
     # one query per run of overlapping feature ranges: only the lines near a feature are read
     from cassis_lite.linedb.lists import concat
+    from cassis_lite.spectrum import merged_ranges
 
     t = concat([db.transitions(a, b, species=species, eup_max_k=eup_max_k, aij_min=aij_min)
-                for a, b in _merged(lo, hi)])
+                for a, b in merged_ranges(lo, hi)])
     out: list[list[Candidate]] = [[] for _ in range(len(features))]
     if len(t) == 0:
         return out
