@@ -198,6 +198,13 @@ def browser_run(site: Path, db_path: Path, f, y, repeats: int) -> None:
                   f"{statistics.median(warm['times']):.2f} s of {warm['times']} "
                   f"({(r2['bytesFetched'] - r1['bytesFetched']) / 1e6:.2f} MB more); {warm['n_candidates']} "
                   f"candidates; found {', '.join(warm['species'])}; worker memory {mem_full:.0f} MiB", flush=True)
+            import re
+
+            page.locator(".bk-tab").filter(has_text=re.compile("^Identify$")).first.click()
+            page.wait_for_timeout(1500)
+            (ROOT / "test-artifacts").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "test-artifacts" / "identify_full_desktop.png"))
+            print("screenshot: test-artifacts/identify_full_desktop.png (the Identify card's answer)")
             browser.close()
         server.shutdown()
         server.server_close()

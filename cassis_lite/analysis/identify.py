@@ -377,6 +377,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
     nchan = f.size
     wts = 1.0 / rms_arr**2
     bwb = float(np.sum(d * d * wts))
+    cs_obs = np.concatenate(([0.0], np.cumsum(d)))
     rejected: list[SpeciesEvidence] = []
     evid: list = []
     def passes(e):
@@ -398,7 +399,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
             if others.size:
                 xo[others] = _nnls_gram(gram[np.ix_(others, others)], h[others])
             dchi = _chi2_of(xo, gram, h, bwb) - chi_all
-            evid.append(_evidence(tp, f, d, rms_arr, detect_sigma, dchi))
+            evid.append(_evidence(tp, f, cs_obs, rms_arr, detect_sigma, dchi))
         return evid, chi_all
 
     evid: list = []
@@ -466,8 +467,9 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
                                 model + base, n_candidates, mismatch)
 
 
-def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEvidence:
-    """Per-line check of a species at its solved column density."""
+def _evidence(tp: _Template, f, cs_obs, rms_arr, detect_sigma, dchi) -> SpeciesEvidence:
+    """Per-line check of a species at its solved column density. ``cs_obs``: the cumulative sum
+    of the observed spectrum, with a leading 0 (one for all species)."""
     setup = tp.setup
     n = tp.ntot
     ts = tp.lines
@@ -480,14 +482,13 @@ def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEviden
     i1 = np.searchsorted(f, centre + half, side="right")
     cnt = i1 - i0
     inside = cnt > 0
-    model = np.zeros(f.size)
-    model[tp.idx] = tp.intensity(n)
-    cs_obs = np.concatenate(([0.0], np.cumsum(d)))
-    cs_mod = np.concatenate(([0.0], np.cumsum(model)))
+    # the model is zero off the template's channels (tp.idx, ascending): its cumulative sum over
+    # those channels alone, looked up at the line windows' edges, is the full-length one
+    cs_mod = np.concatenate(([0.0], np.cumsum(tp.intensity(n))))
     safe = np.maximum(cnt, 1)
     rms = rms_arr[np.clip(i0, 0, f.size - 1)]
     obs = (cs_obs[i1] - cs_obs[i0]) / safe
-    mod = (cs_mod[i1] - cs_mod[i0]) / safe
+    mod = (cs_mod[np.searchsorted(tp.idx, i1)] - cs_mod[np.searchsorted(tp.idx, i0)]) / safe
     err = rms / np.sqrt(safe)
     predicted = inside & (mod > detect_sigma * err)  # the line mean over +-FWHM/2 is significant
     matched = predicted & (obs >= 0.5 * mod)
