@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A large line database read by HTTP range in the browser app, next to CPython on the same file.
 
-    .venv/bin/python benchmarks/lazydb_browser.py [--site site] [--db FULL.db] [--chunks 4 16 64]
+    .venv/bin/python benchmarks/lazydb_browser.py [--site site] [--db build/full.db] [--chunks 4 16 64]
+        [--species 'CH3OH, vt=0-2'] [--search HC3N]
 
 The file: ``--db`` (e.g. the full catalogue, docs/fulldb.md), or by default one made from the
 bundled database (tests/lazydb_data.py: its transitions x 32 clustered by frequency, ~190 MB,
@@ -12,16 +13,18 @@ without read-ahead, the database is opened afresh (``useDatabase("full", {chunk_
 reopen: true})``: empty chunk cache, new SQLite connection) before each query:
 
 (a) all lines in a 1 GHz window near 230 GHz (``getLines({fmin_mhz, fmax_mhz})``);
-(b) one species (CH3CN) over 200-300 GHz;
-(c) a species search: the species table is read once when the file opens (the "open" row), the
+(b) one species (``--species``) over 200-300 GHz, all columns (``getLines({species})``);
+(c) a species search (``--search``): the species table is read once when the file opens (the "open" row), the
     search itself (``LineDatabase.species(text)``) is then in memory;
 
 bytes fetched and requests are the lazy file's counters (checked equal to the server's log in
 tests/browser/test_browser_lazydb.py); times are the page's, from the call to the resolved
 Promise (the worker's Python, SQLite over synchronous range requests, the JSON answer). Then how
-bytes grow with the window (0.1, 1, 10 GHz at 230 GHz) at the default chunk size. Reference,
-same process: CPython ``LineDatabase(path, immutable=True)`` on the same file (a new connection
-per query; the OS file cache is warm), median of 3.
+bytes grow with the window (0.1, 1, 10, 100 GHz from 230 GHz) at the default chunk size.
+Reference, same run: CPython ``LineDatabase(path, immutable=True).transitions`` on the same file
+in a child process (a new connection per query; the OS file cache is warm), median of 3, and
+the bytes that call read from the file (/proc/self/io ``rchar``; SQLite reads one page per
+pread: what 4 KiB chunks without read-ahead fetch).
 """
 
 from __future__ import annotations
