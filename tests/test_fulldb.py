@@ -362,6 +362,43 @@ def test_bytes_read_for_one_species(full_path, full):
     assert n2 == n and b2 > 10 * b
 
 
+CORE_BYTES = r"""
+import json, sys
+import numpy as np
+from cassis_lite.linedb import LineDatabase
+from cassis_lite.lte import compute_spectrum
+def rchar():
+    return int(next(l for l in open('/proc/self/io') if l.startswith('rchar')).split()[1])
+db = LineDatabase(sys.argv[1], immutable=True)
+db.partition_function(sys.argv[2])
+grid = np.linspace(2e5, 3e5, 200_001)
+cfg = {"components": [{"name": "c", "tex_k": 100.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0,
+                       "species": [{"species": sys.argv[2], "ntot_cm2": 1e16}]}]}
+r0 = rchar(); res = compute_spectrum(cfg, grid, db); r1 = rchar()
+print(json.dumps({"bytes": r1 - r0, "peak": float(res.intensity.max())}))
+"""
+
+
+def test_a_species_model_reads_the_covering_index_only(full_path, full):
+    """The LTE model of one species over 200-300 GHz (compute_spectrum, what the Model card, the
+    fits and cassis-lite model run) reads the (species, frequency, A_ij, E_up, g_up) index, not the
+    species' table rows scattered over the frequency-ordered table: CH3OH ~80 KB, where reading its
+    rows (all columns, as it did) cost 3.1 MB. Its lines are those of transitions()."""
+    out = json.loads(subprocess.run([sys.executable, "-c", CORE_BYTES, os.fspath(full_path), "CH3OH, vt=0-2"],
+                                    check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+    assert out["peak"] > 0.1
+    assert out["bytes"] < 400_000, out
+    t = full.transitions(2e5, 3e5, species=["CH3OH, vt=0-2"], aij_min=1e-5)
+    f, a, e, g = full.model_lines(2e5, 3e5, ["CH3OH, vt=0-2"], aij_min=1e-5)
+    assert len(t) > 100 and np.array_equal(f, t.freq_mhz) and np.array_equal(a, t.aij)
+    assert np.array_equal(e, t.eup_k) and np.array_equal(g, t.gup)
+    with LineDatabase(BUNDLED) as b:  # no such index there: the same lines from the frequency index
+        t = b.transitions(8e4, 3.5e5, species=["CH3OH, vt=0-2", "CO"], eup_max_k=200.0)
+        cols = b.model_lines(8e4, 3.5e5, ["CH3OH, vt=0-2", "CO"], eup_max_k=200.0)
+        assert len(t) > 300 and all(np.array_equal(x, y) for x, y in zip(cols, (t.freq_mhz, t.aij, t.eup_k, t.gup)))
+        assert [c.size for c in b.model_lines(1.0, 2.0, "CO")] == [0] * 4
+
+
 def test_cli_lines_with_full_db(full_path):
     r = subprocess.run([sys.executable, "-m", "cassis_lite", "lines", "--db", str(full_path), "--fmin", "231900.9",
                         "--fmax", "231901.0", "--format", "csv"], capture_output=True, text=True, check=True)

@@ -172,6 +172,10 @@ class CountingDatabase:
         self.queries += 1
         return self.db.transitions(*args, **kwargs)
 
+    def model_lines(self, *args, **kwargs):
+        self.queries += 1
+        return self.db.model_lines(*args, **kwargs)
+
     def partition_function(self, species, **kwargs):
         return self.db.partition_function(species, **kwargs)
 

@@ -225,14 +225,7 @@ class LineDatabase:
         aij_min: keep A_ij >= this; source: a source database name (CDMS, JPL, LAMDA,
         Morton2003...) or a list of them.
         """
-        try:
-            fmin, fmax = float(fmin_mhz), float(fmax_mhz)
-        except (TypeError, ValueError):
-            raise QueryError(f"frequency range must be numbers, got {fmin_mhz!r}..{fmax_mhz!r}") from None
-        if not (np.isfinite(fmin) and np.isfinite(fmax)):
-            raise QueryError(f"frequency range must be finite, got {fmin}..{fmax} MHz")
-        if fmin > fmax:
-            raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
+        fmin, fmax = _frequency_range(fmin_mhz, fmax_mhz)
         sql = ["SELECT species_id, freq_mhz, err_mhz, aij, elow_cm, eup_k, gup, qn, source_id "
                "FROM transitions WHERE freq_mhz >= ? AND freq_mhz <= ?"]
         args: list = [fmin, fmax]
@@ -297,6 +290,36 @@ class LineDatabase:
         if np.any(order != np.arange(len(order))):
             t = t[order]
         return t
+
+    def model_lines(self, fmin_mhz, fmax_mhz, species, eup_max_k=None, aij_min=None) -> tuple:
+        """(freq_mhz, aij, eup_k, gup) arrays of the transitions of ``species`` (a name, tag or
+        Species, or a list of them) with fmin <= freq <= fmax, in the order of :meth:`transitions`:
+        the columns an LTE model needs and no other, so that on a file indexed by (species,
+        frequency, A_ij, E_up, g_up) (the full catalogue, docs/fulldb.md) SQLite answers from
+        that covering index alone. A species' table rows lie about one per page of the
+        frequency-ordered table: CH3OCHO over 200-300 GHz reads 4.3 MB of rows, ~140 KB of index
+        (benchmarks/README.md)."""
+        fmin, fmax = _frequency_range(fmin_mhz, fmax_mhz)
+        if isinstance(species, (str, int, np.integer, Species)):
+            species = [species]
+        ids = sorted({self.find_species(s).id for s in species})
+        sql = (f"SELECT species_id, freq_mhz, aij, eup_k, gup FROM transitions WHERE freq_mhz >= ? AND freq_mhz <= ? "
+               f"AND species_id IN ({','.join('?' * len(ids))})")
+        args: list = [fmin, fmax, *ids]
+        if eup_max_k is not None:
+            sql += " AND eup_k <= ?"
+            args.append(float(eup_max_k))
+        if aij_min is not None:
+            sql += " AND aij >= ?"
+            args.append(float(aij_min))
+        try:
+            rows = self._con.execute(sql, args).fetchall() if ids else []
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read line database {self.path}: {exc}") from None
+        a = np.array(rows, dtype=float).reshape(-1, 5)
+        order = np.lexsort((a[:, 0], a[:, 1]))  # as transitions(): by frequency, then species
+        a = a[order]
+        return a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy(), a[:, 4].copy()
 
     # ----------------------------------------------------------------- partition function
     def partition_function(self, name_or_tag_or_species, partition: str = "refined") -> PartitionFunction:
@@ -506,6 +529,19 @@ class LineDatabase:
             "SELECT s.name, p.file, p.role, p.n_lines, p.note FROM species_sources p "
             "JOIN sources s ON s.id = p.source_id WHERE p.species_id = ? ORDER BY p.rowid", (sp.id,))
         return [dict(zip(("source", "file", "role", "n_lines", "note"), r)) for r in rows]
+
+
+def _frequency_range(fmin_mhz, fmax_mhz) -> tuple[float, float]:
+    """(fmin, fmax) as floats, or a QueryError saying what is wrong with them."""
+    try:
+        fmin, fmax = float(fmin_mhz), float(fmax_mhz)
+    except (TypeError, ValueError):
+        raise QueryError(f"frequency range must be numbers, got {fmin_mhz!r}..{fmax_mhz!r}") from None
+    if not (np.isfinite(fmin) and np.isfinite(fmax)):
+        raise QueryError(f"frequency range must be finite, got {fmin}..{fmax} MHz")
+    if fmin > fmax:
+        raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
+    return fmin, fmax
 
 
 def _as_tag(x) -> int | None:

@@ -139,9 +139,8 @@ class PreparedModel:
             t = cached[2]
             m = (t[0] >= fmin) & (t[0] <= fmax)
             return tuple(a[m] for a in t)
-        tr = self.db.transitions(fmin, fmax, species=[sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
-        arrays = (np.asarray(tr.freq_mhz, dtype=float), np.asarray(tr.aij, dtype=float),
-                  np.asarray(tr.eup_k, dtype=float), np.asarray(tr.gup, dtype=float))
+        # the model's columns only: from the (species, frequency) covering index of the full catalogue
+        arrays = self.db.model_lines(fmin, fmax, [sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
         self._tr_cache[key] = (fmin, fmax, arrays)
         return arrays
 
