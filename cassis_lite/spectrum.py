@@ -273,6 +273,24 @@ def window_slices(freq, gap_factor: float = 3.0) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+def merged_ranges(lo, hi) -> list[tuple[float, float]]:
+    """The intervals [lo_i, hi_i] sorted, those that overlap (or touch) joined."""
+    out: list[list[float]] = []
+    for a, b in sorted(zip(np.asarray(lo, dtype=float).ravel().tolist(), np.asarray(hi, dtype=float).ravel().tolist())):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def window_ranges(freq_mhz) -> list[tuple[float, float]]:
+    """(fmin, fmax) of the spectral windows of an axis, ascending, overlapping ones merged."""
+    f = np.asarray(freq_mhz, dtype=float)
+    wins = window_slices(f)
+    return merged_ranges([np.min(f[w]) for w in wins], [np.max(f[w]) for w in wins])
+
+
 def window_mask(freq_axis, freq_mhz) -> np.ndarray:
     """Mask of the frequencies ``freq_mhz`` that fall inside a window of the ascending
     ``freq_axis`` (not in the gaps between windows)."""

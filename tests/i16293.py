@@ -12,6 +12,7 @@ import copy
 SAMPLE = "I16293_Synthetic_CO.lis"
 
 _CO_FIT = {
+    "partition": "catalogue",  # CASSIS's partition functions: the fit is compared with CASSIS's
     "telescope": {"name": "hifi"},
     "components": [{"name": "c1", "tex_k": {"value": 100.0, "min": 10.0, "max": 300.0},
                     "fwhm_kms": {"value": 3.0, "min": 1.0, "max": 15.0},

@@ -518,3 +518,28 @@ def test_the_fit_card_fits_t_kin_and_density_of_a_radex_component(app):
     assert p["c1_density_H2"]["value"] > 1e5
     assert p["c1_vlsr"]["value"] == pytest.approx(3.82, abs=0.05) and p["c1_fwhm"]["value"] == pytest.approx(4.9, abs=0.15)
     assert app.session.model_config.components[0].model == "radex"  # the result became the model
+
+
+def test_partition_selector_of_the_model_card_sets_the_model_and_get_state(app, line_db):
+    card, s = app.model_card, app.session
+    assert card.partition == "refined (~0.1 %)" and s.model_config.partition == "refined"
+    assert call(app, "getState")["partition"] == "refined"
+    card.param.update(log_ntot=12.0, tex_k=10.0)  # CO, optically thin
+    refined = finite(app.plot.model_source.data["y"])
+    card.partition_select.value = "catalogue table (as CASSIS)"  # the user picks CASSIS's convention
+    assert s.model_config.partition == "catalogue"
+    state = call(app, "getState")
+    assert state["partition"] == "catalogue" and state["model"]["partition"] == "catalogue"
+    catalogue = finite(app.plot.model_source.data["y"])
+    agree(app, line_db)  # the plotted model is the catalogue-Q model, computed again
+    q_ref = line_db.partition_function("CO").q(10.0)
+    q_cat = line_db.partition_function("CO", partition="catalogue").q(10.0)
+    assert q_cat / q_ref - 1 > 1.5e-3  # the table's interpolation is 0.16 % high there
+    peak = np.argmax(refined)
+    assert refined[peak] > 0
+    assert refined[peak] / catalogue[peak] == pytest.approx(q_cat / q_ref, rel=1e-5)  # optically thin: 1/Q
+    # a model set by script shows its setting in the card
+    cfg = s.model_config.to_dict()
+    cfg.pop("partition")
+    call(app, "setModel", cfg)
+    assert card.partition == "refined (~0.1 %)" and s.model_config.partition == "refined"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cassis_lite.constants import C_LIGHT
+from cassis_lite.constants import C_LIGHT, HK_MHZ
 from cassis_lite.errors import PartitionRangeError
 from cassis_lite.linedb import LineDatabase, formats
 from tests.linedb_sources import source_text
@@ -362,6 +362,43 @@ def test_bytes_read_for_one_species(full_path, full):
     assert n2 == n and b2 > 10 * b
 
 
+CORE_BYTES = r"""
+import json, sys
+import numpy as np
+from cassis_lite.linedb import LineDatabase
+from cassis_lite.lte import compute_spectrum
+def rchar():
+    return int(next(l for l in open('/proc/self/io') if l.startswith('rchar')).split()[1])
+db = LineDatabase(sys.argv[1], immutable=True)
+db.partition_function(sys.argv[2])
+grid = np.linspace(2e5, 3e5, 200_001)
+cfg = {"components": [{"name": "c", "tex_k": 100.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0,
+                       "species": [{"species": sys.argv[2], "ntot_cm2": 1e16}]}]}
+r0 = rchar(); res = compute_spectrum(cfg, grid, db); r1 = rchar()
+print(json.dumps({"bytes": r1 - r0, "peak": float(res.intensity.max())}))
+"""
+
+
+def test_a_species_model_reads_the_covering_index_only(full_path, full):
+    """The LTE model of one species over 200-300 GHz (compute_spectrum, what the Model card, the
+    fits and cassis-lite model run) reads the (species, frequency, A_ij, E_up, g_up) index, not the
+    species' table rows scattered over the frequency-ordered table: CH3OH ~80 KB, where reading its
+    rows (all columns, as it did) cost 3.1 MB. Its lines are those of transitions()."""
+    out = json.loads(subprocess.run([sys.executable, "-c", CORE_BYTES, os.fspath(full_path), "CH3OH, vt=0-2"],
+                                    check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+    assert out["peak"] > 0.1
+    assert out["bytes"] < 400_000, out
+    t = full.transitions(2e5, 3e5, species=["CH3OH, vt=0-2"], aij_min=1e-5)
+    f, a, e, g = full.model_lines(2e5, 3e5, ["CH3OH, vt=0-2"], aij_min=1e-5)
+    assert len(t) > 100 and np.array_equal(f, t.freq_mhz) and np.array_equal(a, t.aij)
+    assert np.array_equal(e, t.eup_k) and np.array_equal(g, t.gup)
+    with LineDatabase(BUNDLED) as b:  # no such index there: the same lines from the frequency index
+        t = b.transitions(8e4, 3.5e5, species=["CH3OH, vt=0-2", "CO"], eup_max_k=200.0)
+        cols = b.model_lines(8e4, 3.5e5, ["CH3OH, vt=0-2", "CO"], eup_max_k=200.0)
+        assert len(t) > 300 and all(np.array_equal(x, y) for x, y in zip(cols, (t.freq_mhz, t.aij, t.eup_k, t.gup)))
+        assert [c.size for c in b.model_lines(1.0, 2.0, "CO")] == [0] * 4
+
+
 def test_cli_lines_with_full_db(full_path):
     r = subprocess.run([sys.executable, "-m", "cassis_lite", "lines", "--db", str(full_path), "--fmin", "231900.9",
                         "--fmax", "231901.0", "--format", "csv"], capture_output=True, text=True, check=True)
@@ -435,3 +472,52 @@ def test_the_site_serves_the_full_catalogue_by_range(built_site, full_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def _asymmetric_top_q(temps, a, b, c, dj, djk, dk, g_odd, g_even, jmax=60):
+    """Prolate asymmetric rotor (I^r: z = a) diagonalised in the symmetric-top basis, J by J and
+    in the even-K and odd-K blocks (the Hamiltonian couples K to K +- 2): rigid rotor + the
+    diagonal quartic distortion -D_J J^2(J+1)^2 - D_JK J(J+1) K^2 - D_K K^4; weight (2J+1) g."""
+    t = np.asarray(temps, float)[:, None]
+    q = np.zeros(t.shape[0])
+    for j in range(jmax + 1):
+        x = j * (j + 1.0)
+        for parity, g in ((0, g_even), (1, g_odd)):
+            k = np.arange(-j, j + 1)
+            k = k[np.abs(k) % 2 == parity]
+            if k.size == 0:
+                continue
+            h = np.diag((b + c) / 2 * (x - k**2) + a * k**2 - dj * x * x - djk * x * k**2 - dk * k**4.0)
+            off = (b - c) / 4 * np.sqrt(np.maximum((x - k[:-1] * (k[:-1] + 1)) * (x - (k[:-1] + 1) * (k[:-1] + 2)), 0))
+            h += np.diag(off, 1) + np.diag(off, -1)
+            q += (2 * j + 1) * g * np.exp(-np.linalg.eigvalsh(h)[None, :] * HK_MHZ / t).sum(axis=1)
+    return q
+
+
+def test_refined_q_of_an_asymmetric_top_h2co_against_a_rotor_sum(full):
+    # CDMS entry 30501 (H2CO, v=0; Mueller & Lewen 2017, J. Mol. Spectrosc. 331, 28): A = 281970.5,
+    # B = 38833.99, C = 34004.24 MHz, D_J = 0.0703, D_JK = 1.3211, D_K = 19.39 MHz. Spin statistics
+    # as the catalogue's g_up: ortho (K_a odd) 3, para 1 (g_up 3 for 1_01-0_00, 9 for 2_12-1_11).
+    # The dump's lines define the levels (hyperfine components of one level counted once).
+    temps = [3.0, 10.0, 20.0, 30.0]
+    q = _asymmetric_top_q(temps, 281970.5, 38833.99, 34004.24, 0.0703, 1.3211, 19.39, 3, 1)
+    ref, cat = full.partition_function("H2CO"), full.partition_function("H2CO", partition="catalogue")
+    assert ref.interpolation == "cubic" and "levels" in ref.basis
+    for t, qi in zip(temps, q):
+        assert abs(cat.q(t) / qi - 1) > 3e-3  # the table's interpolation: 0.35-2.9 % off
+        assert abs(ref.q(t) / qi - 1) < 5e-4
+        assert abs(ref.q(t) / qi - 1) <= ref.relative_error(t) + 1e-4
+
+
+def test_refined_q_of_the_bundled_species_is_kept_and_new_species_have_theirs(full, con):
+    b = LineDatabase(BUNDLED)
+    for name in ("CO", "CH3CN", "C"):
+        np.testing.assert_array_equal(full.partition_function(name).log10_q, b.partition_function(name).log10_q)
+        assert full.partition_function(name).accuracy == b.partition_function(name).accuracy
+    n_table = con.execute("SELECT COUNT(DISTINCT species_id) FROM partition_function p JOIN species s "
+                          "ON s.id = p.species_id WHERE s.q_method = 'table'").fetchone()[0]
+    n_refined = con.execute("SELECT COUNT(DISTINCT species_id) FROM partition_refined").fetchone()[0]
+    assert n_refined == n_table > 200  # every catalogue table has its refined Q (the table alone at worst)
+    # no refined Q without a catalogue table: the refusal says why
+    with pytest.raises(PartitionRangeError, match="would only be a lower bound"):
+        full.partition_function("CH3OCH3").q(100.0)

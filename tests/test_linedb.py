@@ -215,7 +215,8 @@ def test_repaired_lamda_weight_gives_right_low_temperature_q(db):
 
 # --------------------------------------------------------------------- partition function
 def test_partition_function_table_nodes_and_loglog_interpolation(db):
-    pf = db.partition_function("CO")
+    pf = db.partition_function("CO", partition="catalogue")
+    assert pf.interpolation == "loglog" and pf.kind == "catalogue"
     t, lq = pf.temperatures_k, pf.log10_q
     assert t[0] == 2.725 and t[-1] == 1000.0
     np.testing.assert_allclose(pf.q(t), 10.0**lq, rtol=1e-12)
@@ -303,7 +304,7 @@ def test_info(db):
     # from pdspy and pythonradex
     assert versions["LAMDA"] == {("spectralradex", "1.1.5"), ("keylimepie", "1.2"), ("pdspy", "2.0.8"),
                                  ("pythonradex", "2.0.2")}
-    assert info["meta"]["schema_version"] == "2"
+    assert info["meta"]["schema_version"] == "3"
 
 
 def test_non_lte_tables_live_beside_the_line_database(db):

@@ -94,3 +94,23 @@ def test_bad_or_missing_json_config(tmp_path):
     (tmp_path / "typo.json").write_text(json.dumps({"components": [], "tcmb": 3}))
     p = cli("--config", str(tmp_path / "typo.json"), "--fmin", "1", "--fmax", "2", "--step", "1")
     assert p.returncode == 2 and "unknown key 'tcmb'" in p.stderr
+
+
+def test_partition_option_catalogue_is_cassis_and_refined_the_default(line_db):
+    # CH3CN 5_0-4_0 at 30 K, optically thin: tau (and T_mb) scale as 1/Q, so the two settings differ by
+    # the ratio of the two Q(30 K) (the catalogue's log-log interpolation is ~0.55 % high there)
+    base = ("--species", "CH3CN", "--tex", "30", "--ntot", "1e12", "--fwhm", "2", "--fmin", "91986",
+            "--fmax", "91990", "--step", "0.01", "--tau")
+    runs = {}
+    for extra in ((), ("--partition", "refined"), ("--partition", "catalogue")):
+        p = cli(*base, *extra)
+        assert p.returncode == 0, p.stderr
+        runs[extra] = read_csv(p.stdout)[1]
+    np.testing.assert_array_equal(runs[()], runs[("--partition", "refined")])
+    q_ref = line_db.partition_function("CH3CN").q(30.0)
+    q_cat = line_db.partition_function("CH3CN", partition="catalogue").q(30.0)
+    assert q_cat / q_ref - 1 > 4e-3
+    tau_ref, tau_cat = runs[()][:, 2].max(), runs[("--partition", "catalogue")][:, 2].max()
+    assert tau_ref / tau_cat == pytest.approx(q_cat / q_ref, rel=1e-6)
+    p = cli(*base, "--partition", "exact")
+    assert p.returncode == 2 and "invalid choice" in p.stderr

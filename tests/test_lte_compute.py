@@ -172,8 +172,12 @@ class CountingDatabase:
         self.queries += 1
         return self.db.transitions(*args, **kwargs)
 
-    def partition_function(self, species):
-        return self.db.partition_function(species)
+    def model_lines(self, *args, **kwargs):
+        self.queries += 1
+        return self.db.model_lines(*args, **kwargs)
+
+    def partition_function(self, species, **kwargs):
+        return self.db.partition_function(species, **kwargs)
 
 
 def test_prepared_model_queries_the_database_only_when_needed(line_db):

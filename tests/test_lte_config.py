@@ -105,3 +105,14 @@ def test_bad_json_is_one_line():
     assert str(exc.value).startswith("config m.json is not valid JSON") and "\n" not in str(exc.value)
     with pytest.raises(ConfigError, match="config must be a JSON object"):
         ModelConfig.from_json("[1, 2]")
+
+
+def test_partition_setting_default_refined_catalogue_kept_bad_value_named():
+    comp = {"components": [{"tex_k": 30.0, "fwhm_kms": 1.0, "species": [{"species": "CO", "ntot_cm2": 1e15}]}]}
+    assert ModelConfig.from_dict(comp).partition == "refined"
+    assert "partition" not in ModelConfig.from_dict(comp).to_dict()  # the default is left out
+    cat = ModelConfig.from_dict({**comp, "partition": "catalogue"})
+    assert cat.partition == "catalogue" and cat.to_dict()["partition"] == "catalogue"
+    assert ModelConfig.from_dict(cat.to_dict()).partition == "catalogue"
+    with pytest.raises(ConfigError, match="partition must be one of refined, catalogue"):
+        ModelConfig.from_dict({**comp, "partition": "exact"})

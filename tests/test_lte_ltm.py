@@ -14,6 +14,7 @@ LTM = FIXTURES / "cassis_c4h_cc3h2.ltm"
 def test_real_ltm_file_gives_the_model_it_describes():
     d = read_ltm(LTM.read_text(), LTM.name)
     cfg = ModelConfig.from_dict(d)  # valid model JSON
+    assert cfg.partition == "catalogue"  # a CASSIS model computes with CASSIS's partition functions
     assert cfg.telescope.name == "iram" and cfg.tcmb_k == 2.73 and cfg.tc_k == 0.0
     assert d["grid"] == {"fmin_mhz": pytest.approx(85600.0), "fmax_mhz": pytest.approx(85700.0),
                          "step_mhz": pytest.approx(0.1)}

@@ -64,6 +64,20 @@ class LteSetup:
         return self.filling(f) * (rj_temperature_k(f, self.tex_k) - rj_temperature_k(f, self.tcmb_k))
 
 
+def window_transitions(db, freq_mhz, shift: float, margin: float, **query):
+    """The transitions a spectrum can show: one query per spectral window
+    (:func:`cassis_lite.spectrum.window_slices`) of rest frequencies [f_lo / shift / margin,
+    f_hi / shift x margin] (windows that then overlap are read as one), never the lines between
+    windows: two sidebands 10 GHz apart read their 8 GHz, not the span's 18 GHz, from a catalogue
+    read by range. ``query``: the filters of ``db.transitions``. Sorted by frequency."""
+    from cassis_lite.linedb.lists import concat
+    from cassis_lite.spectrum import merged_ranges, window_ranges
+
+    wins = np.array(window_ranges(freq_mhz))
+    ranges = merged_ranges(wins[:, 0] / shift / margin, wins[:, 1] / shift * margin)
+    return concat([db.transitions(a, b, **query) for a, b in ranges])
+
+
 def _species_table(db) -> dict[int, object]:
     return {s.id: s for s in db.species()}
 
@@ -117,8 +131,12 @@ def line_candidates(features: Features, db, setup: LteSetup, tolerance_kms: floa
     rest = features.freq_mhz / shift
     lo = rest * (1 - tol / C_LIGHT_KMS)
     hi = rest * (1 + tol / C_LIGHT_KMS)
-    t = db.transitions(float(lo.min()), float(hi.max()), species=species, eup_max_k=eup_max_k,
-                       aij_min=aij_min)
+    # one query per run of overlapping feature ranges: only the lines near a feature are read
+    from cassis_lite.linedb.lists import concat
+    from cassis_lite.spectrum import merged_ranges
+
+    t = concat([db.transitions(a, b, species=species, eup_max_k=eup_max_k, aij_min=aij_min)
+                for a, b in merged_ranges(lo, hi)])
     out: list[list[Candidate]] = [[] for _ in range(len(features))]
     if len(t) == 0:
         return out
@@ -333,8 +351,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
     kwargs = {"eup_max_k": eup_max_k, "aij_min": aij_min}
     if source is not None:
         kwargs["source"] = source
-    t = db.transitions(float(f[0] / shift / margin), float(f[-1] / shift * margin),
-                       species=species, **kwargs)
+    t = window_transitions(db, f, shift, margin, species=species, **kwargs)
     table = _species_table(db)
     emission = feats[feats.peak_k > 0]
     if species is None and len(t):
@@ -360,6 +377,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
     nchan = f.size
     wts = 1.0 / rms_arr**2
     bwb = float(np.sum(d * d * wts))
+    cs_obs = np.concatenate(([0.0], np.cumsum(d)))
     rejected: list[SpeciesEvidence] = []
     evid: list = []
     def passes(e):
@@ -381,7 +399,7 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
             if others.size:
                 xo[others] = _nnls_gram(gram[np.ix_(others, others)], h[others])
             dchi = _chi2_of(xo, gram, h, bwb) - chi_all
-            evid.append(_evidence(tp, f, d, rms_arr, detect_sigma, dchi))
+            evid.append(_evidence(tp, f, cs_obs, rms_arr, detect_sigma, dchi))
         return evid, chi_all
 
     evid: list = []
@@ -449,8 +467,9 @@ def identify_spectrum(freq_mhz, intensity, db, setup: LteSetup | None = None, *,
                                 model + base, n_candidates, mismatch)
 
 
-def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEvidence:
-    """Per-line check of a species at its solved column density."""
+def _evidence(tp: _Template, f, cs_obs, rms_arr, detect_sigma, dchi) -> SpeciesEvidence:
+    """Per-line check of a species at its solved column density. ``cs_obs``: the cumulative sum
+    of the observed spectrum, with a leading 0 (one for all species)."""
     setup = tp.setup
     n = tp.ntot
     ts = tp.lines
@@ -463,14 +482,13 @@ def _evidence(tp: _Template, f, d, rms_arr, detect_sigma, dchi) -> SpeciesEviden
     i1 = np.searchsorted(f, centre + half, side="right")
     cnt = i1 - i0
     inside = cnt > 0
-    model = np.zeros(f.size)
-    model[tp.idx] = tp.intensity(n)
-    cs_obs = np.concatenate(([0.0], np.cumsum(d)))
-    cs_mod = np.concatenate(([0.0], np.cumsum(model)))
+    # the model is zero off the template's channels (tp.idx, ascending): its cumulative sum over
+    # those channels alone, looked up at the line windows' edges, is the full-length one
+    cs_mod = np.concatenate(([0.0], np.cumsum(tp.intensity(n))))
     safe = np.maximum(cnt, 1)
     rms = rms_arr[np.clip(i0, 0, f.size - 1)]
     obs = (cs_obs[i1] - cs_obs[i0]) / safe
-    mod = (cs_mod[i1] - cs_mod[i0]) / safe
+    mod = (cs_mod[np.searchsorted(tp.idx, i1)] - cs_mod[np.searchsorted(tp.idx, i0)]) / safe
     err = rms / np.sqrt(safe)
     predicted = inside & (mod > detect_sigma * err)  # the line mean over +-FWHM/2 is significant
     matched = predicted & (obs >= 0.5 * mod)

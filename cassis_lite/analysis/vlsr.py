@@ -227,14 +227,14 @@ def species_line_weights(db, species, fmin_mhz: float, fmax_mhz: float, tex_k: f
     from cassis_lite.constants import T_CMB
     from cassis_lite.lte.physics import line_centre_opacity, rj_temperature_k
 
-    t = db.transitions(fmin_mhz, fmax_mhz, species=[species], eup_max_k=eup_max_k, aij_min=aij_min)
-    if len(t) == 0:
+    freq, aij, eup, gup = db.model_lines(fmin_mhz, fmax_mhz, [species], eup_max_k=eup_max_k, aij_min=aij_min)
+    if freq.size == 0:
         raise VelocitySearchError(f"species {species!r} has no line between {fmin_mhz:g} and {fmax_mhz:g} MHz")
     q = float(db.partition_function(species).q(tex_k))
-    tau1 = line_centre_opacity(t.freq_mhz, t.aij, t.eup_k, t.gup, tex_k, 1.0, q, fwhm_kms)
-    w = tau1 * (rj_temperature_k(t.freq_mhz, tex_k) - rj_temperature_k(t.freq_mhz, T_CMB))
+    tau1 = line_centre_opacity(freq, aij, eup, gup, tex_k, 1.0, q, fwhm_kms)
+    w = tau1 * (rj_temperature_k(freq, tex_k) - rj_temperature_k(freq, T_CMB))
     if not np.any(w > 0):
         raise VelocitySearchError(f"species {species!r}: no line with positive LTE intensity at {tex_k:g} K")
     w = w / w.max()
     keep = w >= min_relative
-    return np.asarray(t.freq_mhz[keep], dtype=float), w[keep]
+    return freq[keep], w[keep]

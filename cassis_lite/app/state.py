@@ -25,7 +25,7 @@ from cassis_lite.errors import CassisError, ConfigError
 from cassis_lite.lte.beam import TELESCOPE_DIAMETERS_M
 from cassis_lite.lte.compute import LteResult, PreparedModel
 from cassis_lite.lte.config import ModelConfig
-from cassis_lite.spectrum import Spectrum, window_slices
+from cassis_lite.spectrum import Spectrum, window_ranges, window_slices
 
 DEFAULT_SPECIES = "CO"
 MAX_LINES = 5000  # lines drawn/listed at once; the table says when there are more
@@ -461,24 +461,13 @@ class Session(param.Parameterized):
                         for e in self.spectra],
             "filters": self.filters.to_dict(),
             "model": None if self.model_config is None else self.model_config.to_dict(),
+            # the model's partition functions: "refined" (default) or "catalogue" (CASSIS's)
+            "partition": None if self.model_config is None else self.model_config.partition,
             "model_error": self.model_error or None,
             "cube": self.cube_state(),
             "line_lists": [{"name": k, "n_lines": len(v)} for k, v in self.line_lists.items()],
             "database": self.database_state(),
         }
-
-
-def window_ranges(freq_mhz) -> list[tuple[float, float]]:
-    """(fmin, fmax) of the spectral windows of an axis, ascending, overlapping ones merged."""
-    f = np.asarray(freq_mhz, dtype=float)
-    spans = sorted((float(np.min(f[w])), float(np.max(f[w]))) for w in window_slices(f))
-    merged = [list(spans[0])]
-    for lo, hi in spans[1:]:
-        if lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return [(lo, hi) for lo, hi in merged]
 
 
 def open_cube(data: bytes, spectrum: Spectrum):

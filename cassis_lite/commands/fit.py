@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from cassis_lite.commands.model import add_partition_option
 from cassis_lite.errors import ConfigError
 
 
@@ -22,6 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="RESULT.json", default=None,
                    help="write the result (parameters, errors, chi-square, best model config) as JSON")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_partition_option(p)
     p.add_argument("--db", metavar="PATH", default=None,
                    help="line database file (default: the bundled one, or $CASSIS_LITE_DB)")
     p.set_defaults(func=run)
@@ -47,6 +49,8 @@ def run(args) -> int:
     from cassis_lite.readers import read_spectrum
 
     cfg = load_config(args.config)
+    if args.partition is not None:
+        cfg["partition"] = args.partition
     sp = read_spectrum(args.file)
     db = LineDatabase(args.db)
     d, res = fit_request(sp, db, cfg)

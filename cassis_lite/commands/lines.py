@@ -61,9 +61,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_lines)
 
     p = subparsers.add_parser("partition", help="partition function Q(T) of a species",
-                              description="Q(T) by log-log interpolation of the tabulated log10 Q.")
+                              description="Q(T): refined (the catalogue's table refined with its levels, "
+                              "with its estimated uncertainty) or catalogue (log-log interpolation of the "
+                              "tabulated log10 Q, as CASSIS does).")
     p.add_argument("species", metavar="NAME_OR_TAG")
     p.add_argument("--tex", type=float, nargs="+", required=True, metavar="K")
+    p.add_argument("--partition", choices=("refined", "catalogue"), default="refined",
+                   help="refined (default) or catalogue (CASSIS's interpolation of the table)")
     add_db_option(p)
     p.set_defaults(func=run_partition)
 
@@ -161,13 +165,17 @@ def _write_file(path, data: bytes) -> None:
 
 def run_partition(args) -> int:
     db = LineDatabase(args.db)
-    pf = db.partition_function(args.species)
+    pf = db.partition_function(args.species, partition=args.partition)
     for t in args.tex:
         lq = pf.log10_q_at(t)
-        print(f"{pf.species}  T = {t:g} K  Q = {10 ** lq:.6g}  log10 Q = {lq:.6f}")
+        err = pf.relative_error(t)
+        unc = "" if math.isnan(err) else f"  (+- {100 * err:.2g} %)"
+        print(f"{pf.species}  T = {t:g} K  Q = {10 ** lq:.6g}  log10 Q = {lq:.6f}{unc}")
     lo, hi = pf.t_range_k
     extra = f"; truncation {pf.truncation_k:g} K" if pf.truncation_k and not math.isnan(pf.truncation_k) else ""
-    print(f"table {lo:g}-{hi:g} K ({len(pf.temperatures_k)} points), {pf.source}{extra}", file=sys.stderr)
+    kind = "refined" if pf.interpolation == "cubic" else "table"
+    print(f"{kind} {lo:g}-{hi:g} K ({len(pf.temperatures_k)} points), {pf.source}{extra}; {pf.basis}",
+          file=sys.stderr)
     return 0
 
 

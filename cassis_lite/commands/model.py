@@ -40,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--aij-min", type=float, metavar="S-1", help="keep transitions with A_ij >= this")
     p.add_argument("--tbg", type=float, metavar="K", help="cosmic background temperature (default 2.73)")
     p.add_argument("--tc", type=float, metavar="K", help="continuum temperature (default 0)")
+    add_partition_option(p)
     p.add_argument("--fmin", type=float, metavar="MHZ", help="first channel frequency")
     p.add_argument("--fmax", type=float, metavar="MHZ", help="last channel frequency")
     p.add_argument("--step", type=float, metavar="MHZ", help="channel spacing")
@@ -51,6 +52,13 @@ def register(subparsers) -> None:
     p.add_argument("--serialization", choices=("tabledata", "binary2"), default="tabledata",
                    help="VOTable data encoding (default tabledata)")
     p.set_defaults(func=run)
+
+
+def add_partition_option(p) -> None:
+    """``--partition refined|catalogue`` (the model's ``partition`` setting)."""
+    p.add_argument("--partition", choices=("refined", "catalogue"), default=None,
+                   help="partition functions: refined (default: the catalogue table refined with its levels, "
+                   "~0.1 %%) or catalogue (its table interpolated log-log, as CASSIS does: to compare with CASSIS)")
 
 
 def _beam(text):
@@ -99,7 +107,8 @@ def config_from_args(args):
     elif args.telescope is not None:
         d["telescope"] = {"name": args.telescope}
     for opt, key in (("unit", "unit"), ("beam_efficiency", "beam_efficiency"),
-                     ("forward_efficiency", "forward_efficiency"), ("tbg", "tcmb_k"), ("tc", "tc_k")):
+                     ("forward_efficiency", "forward_efficiency"), ("tbg", "tcmb_k"), ("tc", "tc_k"),
+                     ("partition", "partition")):
         if getattr(args, opt) is not None:
             d[key] = getattr(args, opt)
     grid = dict(d.get("grid") or {})

@@ -66,7 +66,7 @@ class BatchedLteModel:
                 tr = db.transitions(fmin_mhz, fmax_mhz, species=[sp.species], eup_max_k=sp.eup_max_k,
                                     aij_min=sp.aij_min)
                 parts.append((tr.freq_mhz, tr.aij, tr.eup_k, tr.gup))
-                pfs.append(db.partition_function(sp.species))
+                pfs.append(db.partition_function(sp.species, partition=config.partition))
             self.components.append((comp, LineList.concatenate(parts), pfs))
         tel = config.telescope
         self.beam = None if tel is None else np.broadcast_to(np.asarray(tel.beam_fwhm_arcsec(self.grid), float),

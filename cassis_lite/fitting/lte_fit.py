@@ -146,8 +146,7 @@ def _fitted_line_frequencies(config, db, fmin, fmax) -> np.ndarray:
                 f = db.collision_data(sp.species).freq_mhz
                 out.append(f[(f >= fmin) & (f <= fmax)])
                 continue
-            t = db.transitions(fmin, fmax, species=[sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
-            out.append(np.asarray(t.freq_mhz, dtype=float))
+            out.append(db.model_lines(fmin, fmax, [sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)[0])
     return np.unique(np.concatenate(out)) if out else np.empty(0)
 
 

@@ -18,7 +18,7 @@ from cassis_lite.errors import (
     RadexError,
     UnknownSpeciesError,
 )
-from cassis_lite.linedb.partition import PartitionFunction
+from cassis_lite.linedb.partition import PARTITION_KINDS, PartitionFunction
 from cassis_lite.linedb.schema import REQUIRED_TABLES, unpack_rates
 
 ENV_VAR = "CASSIS_LITE_DB"
@@ -232,14 +232,7 @@ class LineDatabase:
         aij_min: keep A_ij >= this; source: a source database name (CDMS, JPL, LAMDA,
         Morton2003...) or a list of them.
         """
-        try:
-            fmin, fmax = float(fmin_mhz), float(fmax_mhz)
-        except (TypeError, ValueError):
-            raise QueryError(f"frequency range must be numbers, got {fmin_mhz!r}..{fmax_mhz!r}") from None
-        if not (np.isfinite(fmin) and np.isfinite(fmax)):
-            raise QueryError(f"frequency range must be finite, got {fmin}..{fmax} MHz")
-        if fmin > fmax:
-            raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
+        fmin, fmax = _frequency_range(fmin_mhz, fmax_mhz)
         sql = ["SELECT species_id, freq_mhz, err_mhz, aij, elow_cm, eup_k, gup, qn, source_id "
                "FROM transitions WHERE freq_mhz >= ? AND freq_mhz <= ?"]
         args: list = [fmin, fmax]
@@ -305,15 +298,78 @@ class LineDatabase:
             t = t[order]
         return t
 
+    def model_lines(self, fmin_mhz, fmax_mhz, species, eup_max_k=None, aij_min=None) -> tuple:
+        """(freq_mhz, aij, eup_k, gup) arrays of the transitions of ``species`` (a name, tag or
+        Species, or a list of them) with fmin <= freq <= fmax, in the order of :meth:`transitions`:
+        the columns an LTE model needs and no other, so that on a file indexed by (species,
+        frequency, A_ij, E_up, g_up) (the full catalogue, docs/fulldb.md) SQLite answers from
+        that covering index alone. A species' table rows lie about one per page of the
+        frequency-ordered table: CH3OCHO over 200-300 GHz reads 4.3 MB of rows, ~140 KB of index
+        (benchmarks/README.md)."""
+        fmin, fmax = _frequency_range(fmin_mhz, fmax_mhz)
+        if isinstance(species, (str, int, np.integer, Species)):
+            species = [species]
+        ids = sorted({self.find_species(s).id for s in species})
+        sql = (f"SELECT species_id, freq_mhz, aij, eup_k, gup FROM transitions WHERE freq_mhz >= ? AND freq_mhz <= ? "
+               f"AND species_id IN ({','.join('?' * len(ids))})")
+        args: list = [fmin, fmax, *ids]
+        if eup_max_k is not None:
+            sql += " AND eup_k <= ?"
+            args.append(float(eup_max_k))
+        if aij_min is not None:
+            sql += " AND aij >= ?"
+            args.append(float(aij_min))
+        try:
+            rows = self._con.execute(sql, args).fetchall() if ids else []
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot read line database {self.path}: {exc}") from None
+        a = np.array(rows, dtype=float).reshape(-1, 5)
+        order = np.lexsort((a[:, 0], a[:, 1]))  # as transitions(): by frequency, then species
+        a = a[order]
+        return a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy(), a[:, 4].copy()
+
     # ----------------------------------------------------------------- partition function
-    def partition_function(self, name_or_tag_or_species) -> PartitionFunction:
+    def partition_function(self, name_or_tag_or_species, partition: str = "refined") -> PartitionFunction:
+        """Q(T) of a species. ``partition="catalogue"``: the catalogue's table, interpolated
+        log-log (CASSIS's convention); ``"refined"``: the table refined with the catalogue's
+        levels at build time (table ``partition_refined``, :mod:`cassis_lite.linedb.qrefine`),
+        with its uncertainty per range (``pf.accuracy``). Where the database has no refined Q
+        for the species (older files, CASSIS imports, level sums from LAMDA files) the
+        catalogue's table stands in for it and ``pf.basis`` says so."""
+        if partition not in PARTITION_KINDS:
+            raise QueryError(f"partition must be one of {', '.join(PARTITION_KINDS)}, got {partition!r}")
         sp = self.find_species(name_or_tag_or_species)
+        if partition == "refined" and self._has_refined():
+            rows = self._con.execute("SELECT temperature_k, log10_q FROM partition_refined WHERE species_id = ? "
+                                     "ORDER BY temperature_k", (sp.id,)).fetchall()
+            if rows:
+                acc = tuple(tuple(r) for r in self._con.execute(
+                    "SELECT tmin_k, tmax_k, rel_error, basis FROM partition_accuracy WHERE species_id = ? "
+                    "ORDER BY tmin_k", (sp.id,)))
+                spans = [f"{a:g}-{b:g} K {w}" for a, b, _, w in acc]
+                basis = ("refined: " + "; ".join(spans) + " (levels: the sum over the catalogue's "
+                         "levels x a spline of its ratio to the table; table: cubic spline of the table)")
+                return PartitionFunction(sp.name, np.array([r[0] for r in rows], dtype=float),
+                                         np.array([r[1] for r in rows], dtype=float), sp.q_method, sp.q_source,
+                                         sp.q_truncation_k, interpolation="cubic", accuracy=acc, kind="refined",
+                                         basis=basis)
         rows = self._con.execute(
             "SELECT temperature_k, log10_q FROM partition_function WHERE species_id = ? "
             "ORDER BY temperature_k", (sp.id,)).fetchall()
         t = np.array([r[0] for r in rows], dtype=float)
         q = np.array([r[1] for r in rows], dtype=float)
-        return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k)
+        basis = "the catalogue's table, log-log interpolation (CASSIS's convention)"
+        if partition == "refined":
+            basis = ("no refined Q for this species in this database: " + basis)
+        return PartitionFunction(sp.name, t, q, sp.q_method, sp.q_source, sp.q_truncation_k, kind=partition,
+                                 basis=basis)
+
+    def _has_refined(self) -> bool:
+        if getattr(self, "_refined_tables", None) is None:
+            self._refined_tables = self._con.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('partition_refined', 'partition_accuracy')").fetchone()[0] == 2
+        return self._refined_tables
 
     # ------------------------------------------------------------------ absorption lines
     def absorption_lines(self, name_or_tag, wmin_a: float | None = None, wmax_a: float | None = None) -> dict:
@@ -480,6 +536,19 @@ class LineDatabase:
             "SELECT s.name, p.file, p.role, p.n_lines, p.note FROM species_sources p "
             "JOIN sources s ON s.id = p.source_id WHERE p.species_id = ? ORDER BY p.rowid", (sp.id,))
         return [dict(zip(("source", "file", "role", "n_lines", "note"), r)) for r in rows]
+
+
+def _frequency_range(fmin_mhz, fmax_mhz) -> tuple[float, float]:
+    """(fmin, fmax) as floats, or a QueryError saying what is wrong with them."""
+    try:
+        fmin, fmax = float(fmin_mhz), float(fmax_mhz)
+    except (TypeError, ValueError):
+        raise QueryError(f"frequency range must be numbers, got {fmin_mhz!r}..{fmax_mhz!r}") from None
+    if not (np.isfinite(fmin) and np.isfinite(fmax)):
+        raise QueryError(f"frequency range must be finite, got {fmin}..{fmax} MHz")
+    if fmin > fmax:
+        raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
+    return fmin, fmax
 
 
 #: the order in which sources win a tie (data/README.md, "How the sources are combined" and the

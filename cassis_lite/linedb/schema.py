@@ -13,7 +13,13 @@ Tables (CASSIS-like: a catalogue directory, transitions, partition functions, so
   ``merged`` (its transitions were added, see DESIGN in data/README.md), ``superseded`` (not
   used: the rule chose another file) or ``partition_function``.
 * ``transitions(species_id, source_id, freq_mhz, err_mhz, aij, elow_cm, eup_k, gup, qn)``.
-* ``partition_function(species_id, temperature_k, log10_q)``.
+* ``partition_function(species_id, temperature_k, log10_q)``: the catalogue's table (CDMS
+  ``partfunc.cat``, JPL ``catdir.cat``, or a LAMDA level sum), interpolated log-log as CASSIS does.
+* ``partition_refined(species_id, temperature_k, log10_q)`` and ``partition_accuracy(species_id,
+  tmin_k, tmax_k, rel_error, basis)`` (schema 3, optional: older files and CASSIS imports have
+  none): Q(T) refined with the catalogue's levels (:mod:`cassis_lite.linedb.qrefine`), as knots
+  dense enough for log-log interpolation to 1e-5, and its estimated relative uncertainty per
+  temperature range.
 * Non-LTE data (one LAMDA file per collision species, see data/README.md):
   ``collision_species(id, name, species_id, source_id, file, molecule, molecular_weight, n_levels,
   n_lines, notes)`` (``species_id``: the line-database species it describes, NULL for species with
@@ -33,7 +39,7 @@ import sqlite3
 
 import numpy as np
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,6 +65,12 @@ CREATE TABLE absorption_lines (
 CREATE TABLE partition_function (
     species_id INTEGER NOT NULL REFERENCES species(id), temperature_k REAL NOT NULL,
     log10_q REAL NOT NULL, PRIMARY KEY (species_id, temperature_k)) WITHOUT ROWID;
+CREATE TABLE partition_refined (
+    species_id INTEGER NOT NULL REFERENCES species(id), temperature_k REAL NOT NULL,
+    log10_q REAL NOT NULL, PRIMARY KEY (species_id, temperature_k)) WITHOUT ROWID;
+CREATE TABLE partition_accuracy (
+    species_id INTEGER NOT NULL REFERENCES species(id), tmin_k REAL NOT NULL, tmax_k REAL NOT NULL,
+    rel_error REAL NOT NULL, basis TEXT, PRIMARY KEY (species_id, tmin_k)) WITHOUT ROWID;
 CREATE TABLE collision_species (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, species_id INTEGER REFERENCES species(id),
     source_id INTEGER NOT NULL REFERENCES sources(id), file TEXT NOT NULL, molecule TEXT,
@@ -151,13 +163,18 @@ def content_sha256(con: sqlite3.Connection) -> str:
         "SELECT * FROM species_sources ORDER BY species_id, source_id, file",
         "SELECT * FROM transitions ORDER BY id",
         "SELECT * FROM partition_function ORDER BY species_id, temperature_k",
+        "SELECT * FROM partition_refined ORDER BY species_id, temperature_k",
+        "SELECT * FROM partition_accuracy ORDER BY species_id, tmin_k",
         "SELECT * FROM collision_species ORDER BY id",
         "SELECT * FROM collision_levels ORDER BY collision_id, level",
         "SELECT * FROM collision_lines ORDER BY collision_id, line",
         "SELECT * FROM collision_partners ORDER BY collision_id, partner",
         "SELECT * FROM collision_sources ORDER BY collision_id, source_id, file",
     ]
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for q in queries:
+        if q.split(" FROM ")[1].split()[0] not in tables:
+            continue  # an older file (no refined partition functions)
         for row in con.execute(q):
             h.update(repr(row).encode())
             h.update(b"\n")
@@ -226,3 +243,12 @@ def finish(con: sqlite3.Connection, meta: dict) -> None:
     con.commit()
     con.execute("VACUUM")
     con.close()
+
+
+def write_refined_partition(con: sqlite3.Connection, species_id: int, refined) -> None:
+    """Store a :class:`~cassis_lite.linedb.qrefine.RefinedQ` of a species (knots and accuracy)."""
+    con.executemany("INSERT INTO partition_refined VALUES (?,?,?)",
+                    [(species_id, float(t), round(float(q), 7)) for t, q in zip(refined.temperatures_k,
+                                                                                 refined.log10_q)])
+    con.executemany("INSERT INTO partition_accuracy VALUES (?,?,?,?,?)",
+                    [(species_id, float(a), float(b), float(f"{e:.3g}"), basis) for a, b, e, basis in refined.accuracy])

@@ -145,15 +145,16 @@ def search_lines(db, fmin, fmax, unit: str = "MHz", frame: str = "rest", vlsr_km
 
 
 def _log10_q300(db, species_id: np.ndarray) -> np.ndarray:
-    """log10 Q(300 K) of each row's species (NaN for a species without a partition function or
-    whose table stops below 300 K): one table read per species of the answer."""
+    """log10 Q(300 K) of each row's species from the catalogue's own table (the Q behind the
+    CDMS/JPL catalogue intensity; NaN for a species without a partition function or whose table
+    stops below 300 K): one table read per species of the answer."""
     from cassis_lite.errors import CassisError
 
     out = np.full(species_id.shape, np.nan)
     by_id = {s.id: s for s in db.species()}
     for sid in np.unique(species_id):
         try:
-            lq = float(db.partition_function(by_id[int(sid)]).log10_q_at(300.0))
+            lq = float(db.partition_function(by_id[int(sid)], partition="catalogue").log10_q_at(300.0))
         except (CassisError, KeyError, ValueError):
             continue
         out[species_id == sid] = lq

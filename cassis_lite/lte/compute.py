@@ -73,6 +73,7 @@ class _PreparedComponent:
         self.dv_range = dv_range
         self.fwhm_max = fwhm_max
         self.radex_lines = radex_lines  # radex: per species (CollisionData, indices of the lines drawn)
+        self.partition = None  # LTE: the partition-function setting its Q(T) were read with
 
 
 class PreparedModel:
@@ -126,10 +127,10 @@ class PreparedModel:
         self.prepare(config)
 
     # -- database selection -------------------------------------------------------------------
-    def _partition_function(self, species):
-        if species not in self._pf_cache:
-            self._pf_cache[species] = self.db.partition_function(species)
-        return self._pf_cache[species]
+    def _partition_function(self, species, partition):
+        if (species, partition) not in self._pf_cache:
+            self._pf_cache[species, partition] = self.db.partition_function(species, partition=partition)
+        return self._pf_cache[species, partition]
 
     def _transitions(self, sp, fmin, fmax):
         key = _species_key(sp)
@@ -138,9 +139,8 @@ class PreparedModel:
             t = cached[2]
             m = (t[0] >= fmin) & (t[0] <= fmax)
             return tuple(a[m] for a in t)
-        tr = self.db.transitions(fmin, fmax, species=[sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
-        arrays = (np.asarray(tr.freq_mhz, dtype=float), np.asarray(tr.aij, dtype=float),
-                  np.asarray(tr.eup_k, dtype=float), np.asarray(tr.gup, dtype=float))
+        # the model's columns only: from the (species, frequency) covering index of the full catalogue
+        arrays = self.db.model_lines(fmin, fmax, [sp.species], eup_max_k=sp.eup_max_k, aij_min=sp.aij_min)
         self._tr_cache[key] = (fmin, fmax, arrays)
         return arrays
 
@@ -169,9 +169,11 @@ class PreparedModel:
                 radex_lines.append((data, np.flatnonzero(keep)))
             lines = LineList.concatenate([(d.freq_mhz[i], d.aij[i], d.eup_k[i], d.gup[i]) for d, i in radex_lines])
             return _PreparedComponent(lines, [], keys, dv_range, fwhm_max, radex_lines)
-        pfs = [self._partition_function(sp.species) for sp in comp.species]
+        pfs = [self._partition_function(sp.species, config.partition) for sp in comp.species]
         parts = [self._transitions(sp, fmin, fmax) for sp in comp.species] if self.grid.size else []
-        return _PreparedComponent(LineList.concatenate(parts), pfs, keys, dv_range, fwhm_max)
+        prepared = _PreparedComponent(LineList.concatenate(parts), pfs, keys, dv_range, fwhm_max)
+        prepared.partition = config.partition
+        return prepared
 
     def prepare(self, config: ModelConfig):
         """Select (or reuse) the transitions of every component of ``config``."""
@@ -189,6 +191,7 @@ class PreparedModel:
             or prepared.keys != [_species_key(sp, comp.model) for sp in comp.species]
             or not (prepared.dv_range[0] <= dv <= prepared.dv_range[1])
             or fwhm_max > prepared.fwhm_max
+            or (comp.model == "lte" and prepared.partition != config.partition)
         ):
             prepared = self._components[comp.name] = self._select(comp, config)
         return prepared

@@ -18,6 +18,7 @@ import numpy as np
 
 from cassis_lite.constants import T_CMB
 from cassis_lite.errors import ConfigError, RadexError
+from cassis_lite.linedb.partition import PARTITION_KINDS
 from cassis_lite.lte.beam import TELESCOPE_DIAMETERS_M, dish_beam_arcsec
 from cassis_lite.radex.data import partner_name
 from cassis_lite.radex.escape import GEOMETRIES
@@ -278,15 +279,25 @@ class ModelConfig:
     tc_k: float = 0.0
     vlsr_file_kms: float = 0.0
     grid: GridConfig | None = None
+    #: Q(T) of the species: "refined" (default: the catalogue's table refined with its levels, to
+    #: ~0.1 %, :mod:`cassis_lite.linedb.qrefine`; an astronomer wants the right intensities) or
+    #: "catalogue" (the catalogue's table interpolated log-log, as CASSIS does: to reproduce CASSIS's
+    #: numbers, which are 0.1-2 % off where the table is sparse)
+    partition: str = "refined"
 
     @classmethod
     def from_dict(cls, d):
         keys = ("telescope", "beam_efficiency", "forward_efficiency", "unit", "tcmb_k", "tc_k",
-                "vlsr_file_kms", "components", "grid")
+                "vlsr_file_kms", "components", "grid", "partition")
         _check_keys(d, keys, "")
         unit = d.get("unit", "Tmb")
         if unit not in UNITS:
             raise ConfigError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        partition = d.get("partition", "refined")
+        if partition not in PARTITION_KINDS:
+            raise ConfigError(f"partition must be one of {', '.join(PARTITION_KINDS)} "
+                              f"(\"catalogue\": CASSIS's log-log interpolation of the catalogue's table), "
+                              f"got {partition!r}")
         comps = d.get("components", [])
         if not isinstance(comps, list):
             raise ConfigError("components must be a list of objects")
@@ -300,6 +311,7 @@ class ModelConfig:
             tc_k=_number(d, "tc_k", "", 0.0),
             vlsr_file_kms=_number(d, "vlsr_file_kms", "", 0.0),
             grid=GridConfig.from_dict(d.get("grid")),
+            partition=partition,
         )
         config.validate()
         return config
@@ -334,6 +346,8 @@ class ModelConfig:
             "vlsr_file_kms": self.vlsr_file_kms,
             "components": [c.to_dict() for c in self.components],
         }
+        if self.partition != "refined":  # the default is left out (saved models stay as they were)
+            d["partition"] = self.partition
         if self.grid is not None:
             d["grid"] = self.grid.to_dict()
         return d

@@ -48,11 +48,13 @@ def _num(props, key, where):
 
 
 def read_ltm(text: str, name: str = "model.ltm") -> dict:
-    """The model JSON of a CASSIS ``.ltm`` file (raises :class:`ConfigError` naming the key)."""
+    """The model JSON of a CASSIS ``.ltm`` file (raises :class:`ConfigError` naming the key).
+    It computes with CASSIS's partition functions (``"partition": "catalogue"``), so that the
+    model gives CASSIS's numbers."""
     p = parse_properties(text)
     if not any(k.startswith("Comp") for k in p):
         raise ConfigError(f"{name}: not a CASSIS .ltm model (no CompN... keys)")
-    d: dict = {"tcmb_k": _num(p, "tbg", name) if "tbg" in p else 2.73,
+    d: dict = {"partition": "catalogue", "tcmb_k": _num(p, "tbg", name) if "tbg" in p else 2.73,
                "unit": "Tmb" if p.get("tmbBox", "true").lower() == "true" else "TA*"}
     if p.get("telescope"):
         d["telescope"] = {"name": p["telescope"]}

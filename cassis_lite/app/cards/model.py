@@ -30,6 +30,9 @@ SLIDERS = {"log_ntot": ("log10 N (cm^-2)", 10.0, 20.0, 0.05), "tex_k": ("T_ex (K
            "log_nh2": ("log10 n(H2) (cm^-3)", 1.0, 10.0, 0.05)}
 #: the excitation of component 1: LTE (T_ex) or non-LTE (RADEX: T_kin, n(H2), the geometry)
 EXCITATION = {"LTE": "lte", "non-LTE (RADEX)": "radex"}
+#: the model's partition functions (ModelConfig.partition): refined by the catalogue's levels
+#: (~0.1 %, the default) or the catalogue's table interpolated as CASSIS does (to compare with CASSIS)
+PARTITION = {"refined (~0.1 %)": "refined", "catalogue table (as CASSIS)": "catalogue"}
 #: the RADEX call's options (the ``cassis-lite radex --format json`` flags)
 RADEX_OPTIONS = ("species", "tkin_k", "density_cm3", "ntot_cm2", "fwhm_kms", "tbg_k", "geometry", "fmin_mhz",
                  "fmax_mhz")
@@ -72,6 +75,7 @@ class ModelCard(Card):
     tkin_k = param.Number(default=30.0, bounds=(0.1, 1e5))
     log_nh2 = param.Number(default=4.0, bounds=(-5.0, 20.0))
     geometry = param.Selector(default="sphere", objects=["sphere", "lvg", "slab"])
+    partition = param.Selector(default="refined (~0.1 %)", objects=list(PARTITION))
 
     def __init__(self, session, view, **params):
         super().__init__(**params)
@@ -85,6 +89,8 @@ class ModelCard(Card):
         self.excitation_select = pn.widgets.RadioButtonGroup.from_param(self.param.excitation, name="Excitation",
                                                                         button_type="default")
         self.geometry_select = pn.widgets.Select.from_param(self.param.geometry, name="Escape probability", width=160)
+        self.partition_select = pn.widgets.Select.from_param(self.param.partition, name="Partition function Q(T)",
+                                                             width=230, css_classes=["cl-model-partition"])
         self.param.watch(lambda *e: self._show_excitation(), ["excitation"])
         self.show_model = pn.widgets.Checkbox.from_param(view.param.show_model, name="Show the model")
         self.show_components = pn.widgets.Checkbox.from_param(view.param.show_components,
@@ -100,7 +106,7 @@ class ModelCard(Card):
         self.upload.param.watch(self._on_upload, ["value", "filename"])
         self._upload_read = None
         self.param.watch(self._push, ["species", "log_ntot", "tex_k", "fwhm_kms", "vlsr_kms", "size_arcsec",
-                                      "telescope", "excitation", "tkin_k", "log_nh2", "geometry"])
+                                      "telescope", "excitation", "tkin_k", "log_nh2", "geometry", "partition"])
         session.param.watch(lambda *e: self.pull(), ["model_config"])
         session.param.watch(lambda *e: self.exports.update(), ["model"])
         session.param.watch(lambda *e: self._show_model_error(), ["model_error"])
@@ -113,7 +119,7 @@ class ModelCard(Card):
         return pn.Column(pn.Row(self.show_model, self.show_components), self.excitation_select, self.species_input,
                          s["log_ntot"], s["tex_k"], s["tkin_k"], s["log_nh2"], self.geometry_select,
                          s["fwhm_kms"], s["vlsr_kms"], s["size_arcsec"], self.telescope_select,
-                         self.message,
+                         self.partition_select, self.message,
                          pn.pane.HTML("<b>Components x species</b> (the sliders set c1, species 1)",
                                       margin=(8, 5, 0, 5)),
                          self.table.panel, self.download, self.exports.panel,
@@ -139,7 +145,8 @@ class ModelCard(Card):
         comp = cfg.components[0]
         values = {"species": str(comp.species[0].species), "log_ntot": math.log10(max(comp.species[0].ntot_cm2, 1.0)),
                   "fwhm_kms": comp.fwhm_kms, "vlsr_kms": comp.vlsr_kms,
-                  "excitation": next(k for k, v in EXCITATION.items() if v == comp.model)}
+                  "excitation": next(k for k, v in EXCITATION.items() if v == comp.model),
+                  "partition": next(k for k, v in PARTITION.items() if v == cfg.partition)}
         if comp.model == "radex":
             values.update(tkin_k=comp.tkin_k, log_nh2=math.log10(max(h2_density(comp.density_cm3), 1e-30)),
                           geometry=comp.geometry)
@@ -163,6 +170,9 @@ class ModelCard(Card):
         d = self.session.model_config.to_dict()
         d.pop("grid", None)
         d["telescope"] = dict(self.telescopes[self.telescope])
+        d.pop("partition", None)
+        if PARTITION[self.partition] != "refined":  # the default is left out, as ModelConfig.to_dict does
+            d["partition"] = PARTITION[self.partition]
         comp = d["components"][0]
         comp.update(fwhm_kms=float(self.fwhm_kms), vlsr_kms=float(self.vlsr_kms), size_arcsec=float(self.size_arcsec))
         if EXCITATION[self.excitation] == "radex":
