@@ -65,6 +65,8 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          "cassis_lite/app/cards/atomis.*", "cassis_lite/app/cards/linelists.*",
          # the line-database choice (full catalogue, the user's file): after ready
          "cassis_lite/app/databases.*", "cassis_lite/linedb/sqlite_file.*",
+         # the Line search card and its query (added with the analysis cards)
+         "cassis_lite/app/cards/linesearch.*", "cassis_lite/linedb/search.*",
          # the fit maps of the Map card (imported when the analysis cards are added, after ready)
          "cassis_lite/app/cards/cube_fit*")
 ZSTD_LEVEL = 19

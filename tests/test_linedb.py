@@ -157,10 +157,13 @@ def test_find_species_by_tag_name_formula(db):
 
 
 def test_ambiguous_species_lists_candidates(db):
+    # the tie rule: a plain formula means the ground state (OH, v=1 and v=2 are states of it)
+    assert db.find_species("OH").name == "OH, v=0"
+    # two ground states of one source (ortho and para) stay a tie
     with pytest.raises(AmbiguousSpeciesError) as exc:
-        db.find_species("OH")
+        db.find_species("H2CO")
     msg = str(exc.value)
-    assert "'OH, v=0'" in msg and "'OH, v=1'" in msg and "'OH, v=2'" in msg and "\n" not in msg
+    assert "'o-H2CO'" in msg and "'p-H2CO'" in msg and "\n" not in msg
 
 
 def test_unknown_species(db):

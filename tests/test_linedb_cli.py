@@ -88,7 +88,7 @@ def test_partition(capsys, db):
 @pytest.mark.parametrize("argv,message", [
     (["lines", "--fmin", "2", "--fmax", "1"], "inverted frequency range"),
     (["lines", "--fmin", "1", "--fmax", "2", "--species", "Unobtainium"], "unknown species 'Unobtainium'"),
-    (["lines", "--fmin", "1", "--fmax", "2", "--species", "OH"], "ambiguous"),
+    (["lines", "--fmin", "1", "--fmax", "2", "--species", "H2CO"], "ambiguous"),
     (["partition", "CO", "--tex", "5000"], "2.725-1000 K"),
     (["partition", "nothing", "--tex", "10"], "unknown species"),
     (["db", "info", "--db", "/nonexistent/x.db"], "line database not found: /nonexistent/x.db"),

@@ -66,9 +66,9 @@ def test_import_cassis_database(cassis_db, tmp_path):
     np.testing.assert_array_equal(t.gup, [r[4] for r in CO])
     np.testing.assert_array_equal(t.err_mhz, [r[1] for r in CO])
     assert list(t.qn) == ["1:0", "2:1", "3:2"] and set(t.sources) == {"CDMS"}
-    # the two catalogues of CO stay two entries, as in CASSIS; a bare "CO" is ambiguous
-    with pytest.raises(Exception, match="ambiguous"):
-        db.find_species("CO")
+    # the two catalogues of CO stay two entries, as in CASSIS; a bare "CO" is the CDMS one by the
+    # tie rule (source priority CDMS > JPL, LineDatabase.find_species)
+    assert db.find_species("CO").name == "CO (CDMS)"
     every = db.transitions(0, 1e6)  # rows were inserted out of frequency order
     assert np.all(np.diff(every.freq_mhz) >= 0) and len(every) == 5
     assert every.species_names[0] == "CH3OH, vt=0-2"

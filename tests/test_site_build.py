@@ -198,9 +198,10 @@ def test_snapshot_bundles_hold_the_startup_packages_minus_what_the_snapshot_impo
     assert any(p.endswith("panel/__init__.pyc") for p in missing)  # in the snapshot
     assert not any(p.endswith("numpy/fft/_pocketfft.pyc") for p in missing)  # not imported: shipped
     # the cards added once the app is ready come with the second bundle, after the first screen
-    for card in ("absorption", "broadening", "atomis", "linelists"):
+    for card in ("absorption", "broadening", "atomis", "linelists", "linesearch"):
         assert any(f"cassis_lite/app/cards/{card}." in p for p, _ in later["files"]), card
         assert not any(f"cassis_lite/app/cards/{card}." in p for p in files), card
+    assert any("cassis_lite/linedb/search." in p for p, _ in later["files"])  # the line search's query
 
 
 def test_loader_patch_is_exact():

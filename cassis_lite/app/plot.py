@@ -136,7 +136,7 @@ class SpectrumPlot:
                                                   name="components_source")
         self.residual_source = ColumnDataSource({"x": [], "y": []}, name="residual_source")
         self.lines_source = ColumnDataSource(
-            {k: [] for k in ("x", "y0", "y1", "label", "species", "freq_mhz", "qn", "aij", "eup_k", "gup")},
+            {k: [] for k in ("x", "y0", "y1", "label", "species", "freq_mhz", "qn", "aij", "eup_k", "gup", "source")},
             name="lines_source")
         self.labels_source = ColumnDataSource({"x": [], "y": [], "label": []}, name="labels_source")
 
@@ -471,7 +471,7 @@ class SpectrumPlot:
         self.lines_source.data = {
             "x": x, "y0": np.zeros(n), "y1": np.zeros(n), "label": [f"{s} {q}" for s, q in zip(t.species_names, t.qn)],
             "species": [str(s) for s in t.species_names], "freq_mhz": t.freq_mhz, "qn": [str(q) for q in t.qn],
-            "aij": t.aij, "eup_k": t.eup_k, "gup": t.gup.astype(float),
+            "aij": t.aij, "eup_k": t.eup_k, "gup": t.gup.astype(float), "source": [str(s) for s in t.sources],
         }
         self._draw_marker_heights()
         self._draw_labels()

@@ -45,3 +45,15 @@ def table(headers: Iterable, rows: Iterable[Iterable], css_class: str) -> str:
 def message_box(text: str, kind: str = "error") -> str:
     """The text of a message pane (the pane's style carries the colour)."""
     return f"<div class='cl-message-text' role='{'alert' if kind == 'error' else 'status'}'>{esc(text)}</div>"
+
+
+def citations_html(citations, css_class: str = "cl-citations") -> str:
+    """How to cite the databases the shown lines come from (``LineDatabase.citations``): one
+    line per database, every part escaped; empty for none."""
+    items = "".join(f"<li><b>{esc(c.get('database'))}</b>: {esc(c.get('citation'))}</li>" for c in citations)
+    if not items:
+        return ""
+    names = ", ".join(esc(c.get("database")) for c in citations)
+    return (f"<details class='{css_class}' style='font-size: 11px'><summary>Lines from {names} "
+            f"(please cite: click for the references)</summary>"
+            f"<ul style='margin: 2px 0; padding-left: 18px'>{items}</ul></details>")

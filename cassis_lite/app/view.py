@@ -151,11 +151,14 @@ class CassisView:
         from cassis_lite.app.cards.fit import FitCard
         from cassis_lite.app.cards.identify import IdentifyCard
         from cassis_lite.app.cards.linelists import LineListsPanel
+        from cassis_lite.app.cards.linesearch import LineSearchCard
         from cassis_lite.app.cards.rotdiagram import RotationalDiagramCard
         from cassis_lite.app.cards.tools import ToolsCard
         from cassis_lite.app.cards.vlsr import VelocityCard
 
         fit_card = FitCard(self.session)
+        self.line_search_card = LineSearchCard(self.session, self.view, self.plot, self.lines_card,
+                                               window_select=self.window_select)
         self.analysis_cards = [IdentifyCard(self.session, self.view, self.plot), fit_card,
                                VelocityCard(self.session, self.view), RotationalDiagramCard(self.session),
                                ToolsCard(self.session, self.view, self.plot),
@@ -167,7 +170,9 @@ class CassisView:
         self.analysis_cards.append(self.atomis_card)
         self.line_lists = LineListsPanel(self.session, self.fetch_url)
         self.lines_card.extra.append(self.line_lists)
-        self.cards = self.cards[:2] + self.analysis_cards + self.cards[2:]
+        self.analysis_cards.append(self.line_search_card)
+        # the Line search tab comes next to Lines and Model
+        self.cards = self.cards[:2] + [self.line_search_card] + self.analysis_cards[:-1] + self.cards[2:]
         self.tabs[:] = self._tab_items()
         self.session.param.watch(lambda e: self._show_cube_card(), ["cube"])
         self.session.param.watch(lambda e: self._pixel_event(), ["cube_pixel"])

@@ -34,14 +34,28 @@ def register(subparsers) -> None:
     add_db_option(p)
     p.set_defaults(func=run_species)
 
-    p = subparsers.add_parser("lines", help="transitions in a frequency range",
-                              description="Transitions with FMIN <= frequency <= FMAX (MHz), sorted by frequency.")
-    p.add_argument("--fmin", type=float, required=True, metavar="MHZ")
-    p.add_argument("--fmax", type=float, required=True, metavar="MHZ")
+    p = subparsers.add_parser("lines", help="transitions in a frequency range (a line search)",
+                              description="Transitions with FMIN <= frequency <= FMAX (MHz, or --unit), sorted by "
+                                          "frequency; the same search as the app's Line search card "
+                                          "(cassis_lite.linedb.search).")
+    p.add_argument("--fmin", type=float, required=True, metavar="X")
+    p.add_argument("--fmax", type=float, required=True, metavar="X")
+    p.add_argument("--unit", default="MHz", metavar="UNIT", help="unit of the range: MHz (default), GHz, um, A...")
+    p.add_argument("--frame", choices=("rest", "observed"), default=None,
+                   help="the range is rest or observed (default: observed if --vlsr or --z is given)")
+    p.add_argument("--vlsr", type=float, default=0.0, metavar="KM/S", help="source velocity (radio convention)")
+    p.add_argument("--z", type=float, default=0.0, metavar="Z", help="source redshift")
     p.add_argument("--species", nargs="+", default=None, metavar="NAME_OR_TAG")
     p.add_argument("--eup-max", type=float, default=None, metavar="K", help="keep E_up <= K")
     p.add_argument("--aij-min", type=float, default=None, metavar="S-1", help="keep A_ij >= S-1")
-    p.add_argument("--source", nargs="+", default=None, metavar="DATABASE", help="CDMS, JPL, LAMDA, Morton2003...")
+    p.add_argument("--smu2-min", type=float, default=None, metavar="D2", help="keep S mu^2 >= D2 (Debye^2)")
+    p.add_argument("--lgint-min", type=float, default=None, metavar="LOG",
+                   help="keep log10 I(300 K) >= LOG (CDMS/JPL catalogue intensity, nm^2 MHz)")
+    p.add_argument("--source", nargs="+", default=None, metavar="DATABASE",
+                   help="CDMS, JPL, LAMDA, Morton2003, 'JPL (Splatalogue)', 'SLAIM (Splatalogue)', 'van Hoof'...")
+    p.add_argument("--sort", default=None, metavar="COLUMN",
+                   help="sort by freq_mhz, freq_obs_mhz, species, eup_k, aij, smu2_d2, lgint300, source or qn "
+                        "(--sort=-COLUMN: descending)")
     add_output_options(p)
     add_db_option(p)
     p.set_defaults(func=run_lines)
@@ -76,15 +90,32 @@ def run_species(args) -> int:
     return 0
 
 
-def run_lines(args) -> int:
+def search_from_args(args):
+    """The line search (:func:`cassis_lite.linedb.search.search_lines`) of ``cassis-lite lines``."""
+    from cassis_lite.linedb.search import search_lines
+
     db = LineDatabase(args.db)
-    t = db.transitions(args.fmin, args.fmax, species=args.species, eup_max_k=args.eup_max,
-                       aij_min=args.aij_min, source=args.source)
-    write_transitions(t, args, {"fmin_mhz": args.fmin, "fmax_mhz": args.fmax})
+    frame = args.frame or ("observed" if (args.vlsr or args.z) else "rest")
+    sort = args.sort or None
+    return search_lines(db, args.fmin, args.fmax, unit=args.unit, frame=frame, vlsr_kms=args.vlsr,
+                        redshift=args.z, species=args.species, eup_max_k=args.eup_max, aij_min=args.aij_min,
+                        smu2_min=args.smu2_min, lgint_min=args.lgint_min, source=args.source,
+                        sort=sort.lstrip("-") if sort else None, descending=bool(sort and sort.startswith("-")))
+
+
+def run_lines(args) -> int:
+    found = search_from_args(args)
+    q = found.query
+    header = {"fmin_mhz": q["rest_fmin_mhz"], "fmax_mhz": q["rest_fmax_mhz"], "frame": q["frame"],
+              "vlsr_kms": q["vlsr_kms"], "redshift": q["redshift"], "citations": found.citations}
+    write_transitions(found.transitions, args, header, records=found.to_records())
+    if not args.output and (args.format or "table") == "table":
+        for c in found.citations:
+            print(f"{c['database']}: {c['citation']}", file=sys.stderr)
     return 0
 
 
-def write_transitions(t, args, json_header: dict) -> None:
+def write_transitions(t, args, json_header: dict, records: list | None = None) -> None:
     """Write a line table (``Transitions``) as ``args.format`` (table, csv, json, votable, fits;
     by default from the ``args.output`` extension) to ``args.output`` or stdout."""
     from cassis_lite.errors import CassisError
@@ -105,7 +136,7 @@ def write_transitions(t, args, json_header: dict) -> None:
     import io
 
     out = io.StringIO() if args.output else sys.stdout
-    records = t.to_records()
+    records = t.to_records() if records is None else records
     if fmt == "json":
         json.dump({**json_header, "count": len(records), "transitions": records}, out, indent=1)
         out.write("\n")

@@ -186,8 +186,12 @@ class LineDatabase:
     def find_species(self, name_or_tag) -> Species:
         """One species from a Species, a tag (int or digits), or a name or formula.
 
-        Exact name first (case-sensitive, then not), then formula; several matches raise
-        :class:`AmbiguousSpeciesError` listing them, none :class:`UnknownSpeciesError`.
+        Exact name first (case-sensitive, then not), then formula. Several matches of a
+        case-sensitive step are settled by the tie rule (:func:`tie_break`: the ground state before vibrational
+        states, then the source's priority, :data:`SOURCE_PRIORITY`): ``"NH3"`` is ``NH3, v=0``
+        (CDMS) in the full catalogue, not ``NH3 v2=1`` (JPL); ``"OH"`` is ``OH, v=0``. A tie
+        left (``o-H2CO`` / ``p-H2CO``: two ground states of one source) raises
+        :class:`AmbiguousSpeciesError` listing them, no match :class:`UnknownSpeciesError`.
         """
         if isinstance(name_or_tag, Species):
             if self._by_id.get(name_or_tag.id) == name_or_tag:
@@ -205,13 +209,16 @@ class LineDatabase:
         q = str(name_or_tag).strip()
         if not q:
             raise UnknownSpeciesError("empty species name")
-        for pred in (lambda s: s.name == q, lambda s: s.name.lower() == q.lower(),
-                     lambda s: s.formula == q, lambda s: s.formula.lower() == q.lower()):
+        for exact, pred in ((True, lambda s: s.name == q), (False, lambda s: s.name.lower() == q.lower()),
+                            (True, lambda s: s.formula == q), (False, lambda s: s.formula.lower() == q.lower())):
             hits = [s for s in self._species if pred(s)]
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:
-                raise AmbiguousSpeciesError(f"species {q!r} is ambiguous: {_names(hits)}")
+                best = tie_break(hits) if exact else hits  # "CO" never picks "Co I" by the rule
+                if len(best) == 1:
+                    return best[0]
+                raise AmbiguousSpeciesError(f"species {q!r} is ambiguous: {_names(best)}")
         near = self.species(q)[:8]
         hint = f"; did you mean: {_names(near)}" if near else ""
         raise UnknownSpeciesError(f"unknown species {q!r}{hint}")
@@ -542,6 +549,31 @@ def _frequency_range(fmin_mhz, fmax_mhz) -> tuple[float, float]:
     if fmin > fmax:
         raise QueryError(f"inverted frequency range: fmin {fmin:g} MHz > fmax {fmax:g} MHz")
     return fmin, fmax
+
+
+#: the order in which sources win a tie (data/README.md, "How the sources are combined" and the
+#: full catalogue's rules): the bundled catalogues, then the lists of the Splatalogue dump
+SOURCE_PRIORITY = ("CDMS", "JPL", "LAMDA", "NH3 hfs", "SLAIM", "Lovas/NIST", "Recombination", "Morton2003",
+                   "van Hoof")
+
+
+def source_rank(source: str) -> tuple[int, int]:
+    """Where a source stands in :data:`SOURCE_PRIORITY` (unknown ones last); a bundled
+    catalogue before the same catalogue as compiled in Splatalogue (``CDMS (Splatalogue)``)."""
+    base = source.removesuffix(" (Splatalogue)")
+    rank = SOURCE_PRIORITY.index(base) if base in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
+    return rank, int(base != source)
+
+
+def tie_break(candidates: list[Species]) -> list[Species]:
+    """The species of ``candidates`` that a plain name means: ground states
+    (:func:`cassis_lite.linedb.names.is_ground_state`) if there are any, then those of the
+    best-ranked source (:func:`source_rank`). One species, or the tie left."""
+    from cassis_lite.linedb.names import is_ground_state
+
+    ground = [s for s in candidates if is_ground_state(s.name)] or list(candidates)
+    best = min(source_rank(s.source) for s in ground)
+    return [s for s in ground if source_rank(s.source) == best]
 
 
 def _as_tag(x) -> int | None:

@@ -164,6 +164,32 @@ def lgint_to_aij(lgint, freq_mhz, elow_cm, gup, log10_q300):
     return 1.16395e-20 * freq_mhz**3 * s_mu2 / np.asarray(gup, dtype=float)
 
 
+def aij_to_smu2(aij, freq_mhz, gup):
+    """Line strength S mu^2 (Debye^2) from the Einstein A (s^-1): the inverse of the second
+    step of :func:`lgint_to_aij`, S mu^2 = A g_u / (1.16395e-20 nu^3), nu in MHz (Pickett et al.
+    1998, JQSRT 60, 883). NaN where A or g_u is 0 (not given by the source)."""
+    a = np.asarray(aij, dtype=float)
+    g = np.asarray(gup, dtype=float)
+    f = np.asarray(freq_mhz, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = a * g / (1.16395e-20 * f**3)
+    return np.where((a > 0) & (g > 0) & (f > 0), out, np.nan)
+
+
+def smu2_to_lgint(smu2, freq_mhz, elow_cm, log10_q300):
+    """The CDMS/JPL catalogue intensity at 300 K, log10 I (I in nm^2 MHz), from S mu^2 (D^2):
+    the inverse of the first step of :func:`lgint_to_aij`,
+    I = nu S mu^2 (exp(-E_l/kT) - exp(-E_u/kT)) / (Q(300) 24025.120666), T = 300 K.
+    NaN where S mu^2 or Q(300) is unknown (NaN)."""
+    freq_mhz = np.asarray(freq_mhz, dtype=float)
+    elow_k = np.asarray(elow_cm, dtype=float) * CM1_TO_K
+    eup_k = elow_k + freq_mhz / CM1_TO_MHZ * CM1_TO_K
+    boltz = np.exp(-elow_k / 300.0) - np.exp(-eup_k / 300.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(np.asarray(smu2, dtype=float) * freq_mhz * boltz
+                        / (10.0 ** np.asarray(log10_q300, dtype=float) * 24025.120666))
+
+
 # --------------------------------------------------------------------- partition tables
 def parse_cdms_partfunc(text: str) -> dict[int, tuple[str, list[tuple[float, float]]]]:
     """CDMS ``partfunc.cat`` -> {tag: (molecule, [(T, log10 Q), ...])}; ``nan`` cells dropped."""

@@ -9,7 +9,7 @@ from bokeh.models import DataTable, NumberFormatter, ScientificFormatter, TableC
 
 from cassis_lite.app.cards.base import Card, ExportButtons, number_or_none
 from cassis_lite.app.runtime import Debouncer
-from cassis_lite.app.text import esc
+from cassis_lite.app.text import citations_html, esc
 from cassis_lite.errors import CassisError
 
 
@@ -50,6 +50,8 @@ class LinesCard(Card):
         self.zoom_button.on_click(lambda e: self.zoom_to_selected())
         self.reference_button.on_click(lambda e: self.use_as_reference())
         self.count = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-line-count"])
+        #: how to cite the databases of the lines drawn (LineDatabase.citations)
+        self.citations = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-line-citations"])
         self.table = DataTable(source=plot.lines_source, sizing_mode="stretch_width", height=230, index_position=None,
                                columns=[TableColumn(field="species", title="Species"),
                                         TableColumn(field="freq_mhz", title="Rest frequency (MHz)",
@@ -72,7 +74,7 @@ class LinesCard(Card):
 
     def __panel__(self):
         return pn.Column(self.database_select, self.database_note, self.species_input,
-                         pn.Row(self.eup_input, self.aij_input), self.message, self.count,
+                         pn.Row(self.eup_input, self.aij_input), self.message, self.count, self.citations,
                          self.transition, pn.Row(self.zoom_button, self.reference_button), self.exports.panel,
                          self.extra, sizing_mode="stretch_width", name="lines_card")
 
@@ -134,6 +136,8 @@ class LinesCard(Card):
         n = len(self.plot.lines_source.data["x"])
         self.count.object = (f"{n} transitions in the spectrum's windows" if n < 5000 else
                              "the first 5000 transitions are shown: narrow the filter")
+        sources = list(dict.fromkeys(self.plot.lines_source.data.get("source", [])))
+        self.citations.object = citations_html(self.session.db.citations(sources) if sources else [])
         self.clear_selection()
 
     # ------------------------------------------------------------------ selection
