@@ -13,6 +13,7 @@ The tests of the module run in order on one page (a session): each starts where 
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -350,6 +351,27 @@ def test_9_a_cube_its_pixel_region_and_map_then_back_to_a_spectrum(app, cube_pat
     choose_spectrum(app, SAMPLE)  # the plot is the sample's; the Map card says so
     wait_for(lambda: "The plot shows I16293_Synthetic_CO.lis" in app.text(".cl-cube-pixel"), what="the Map card")
     wait_for(lambda: shown_x(app).size > 0 and shown_x(app).min() > 500, what="the sample drawn (GHz)")
+
+
+def test_9b_a_fit_map_of_a_small_cube_from_the_fit_cards_configuration(app, tmp_path, line_db):
+    from cube_data import CH3CN_FIT, synthetic_ch3cn_cube
+
+    path = tmp_path / "ch3cn_small.fits"
+    synthetic_ch3cn_cube(path, line_db, ny=3, nx=3)
+    app.page.locator("#cl-file").set_input_files(str(path))
+    wait_for(lambda: (state(app).get("cube") or {}).get("name") == path.name, 90, "the small cube")
+    app.open_tab("Fit")
+    box = app.page.get_by_label("Fit configuration (cassis-lite fit JSON; edit for more)")
+    box.fill(json.dumps(CH3CN_FIT, indent=1))
+    box.evaluate("(el) => el.blur()")
+    wait_for(lambda: "CH3CN" in app.text(".cl-fit-params"), what="the Fit card took the JSON")
+    app.open_tab("Map")
+    app.page.get_by_role("button", name="Fit map").click()
+    wait_for(lambda: "Fit map done" in app.text(".cl-fitmap-status"), 180, "the fit map")
+    tex = finite([v for row in app.api("getMap", "TEX")["data"] for v in row])  # rows of the map, blank: None
+    assert tex.size > 0 and np.all((tex > 20) & (tex < 400))  # within the fit's bounds
+    app.screenshot("session-long-09b-fit-map.png")
+    choose_spectrum(app, SAMPLE)
 
 
 def test_10_exports_of_the_figure_and_the_lines(app):
