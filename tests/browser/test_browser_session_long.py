@@ -165,7 +165,8 @@ def test_every_card_fits_its_panel_at_each_viewport(browser, base_url, viewport)
         tabs = app.page.locator(".cl-side .bk-tab >> visible=true")
         boxes = [tabs.nth(i).bounding_box() for i in range(tabs.count())]
         assert len(boxes) == len(CARDS)
-        side = app.page.locator(".cl-side").first.bounding_box()
+        side = app.page.locator(".cl-side").first.evaluate(
+            "(el) => { const r = el.getBoundingClientRect(); return {x: r.x, width: r.width}; }")
         assert all(side["x"] - 1 <= b["x"] and b["x"] + b["width"] <= side["x"] + side["width"] + 1 for b in boxes)
         for a, b in zip(boxes, boxes[1:]):
             assert a["y"] != b["y"] or a["x"] + a["width"] <= b["x"] + 1  # no overlap in a row
