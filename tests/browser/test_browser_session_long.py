@@ -162,8 +162,10 @@ def test_every_card_fits_its_panel_at_each_viewport(browser, base_url, viewport)
                 app.screenshot(f"session-long-layout-{viewport}-{card.replace(' ', '').replace('.', '')}.png")
         assert not clipped, clipped
         # every tab title is in the panel, none hidden under another
-        tabs = app.page.locator(".cl-side .bk-tab >> visible=true")
-        boxes = [tabs.nth(i).bounding_box() for i in range(tabs.count())]
+        # read at once: the tab bar is drawn again when the active tab changes
+        boxes = [b for b in app.page.locator(".cl-side .bk-tab").evaluate_all(
+            "(els) => els.map((e) => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width}; })")
+            if b["width"] > 0]
         assert len(boxes) == len(CARDS)
         side = app.page.locator(".cl-side").first.evaluate(
             "(el) => { const r = el.getBoundingClientRect(); return {x: r.x, width: r.width}; }")
