@@ -43,6 +43,8 @@ TABS_CSS = ".bk-header { flex-wrap: wrap; }"
 TOP_CSS = """:host { flex-wrap: wrap !important; min-width: 0 !important; align-items: flex-end; }
 @media (max-width: 720px) { .cl-url { display: none !important; } }"""
 ROOT_CSS = ":host { min-width: 0 !important; }"
+#: a card's rows of widgets wrap in its panel (330 px at 800 px wide) rather than run out of it
+CARD_ROW_CSS = ":host { flex-wrap: wrap !important; min-width: 0 !important; }"
 #: the view's params a link carries (applied in this order)
 LINK_VIEW_KEYS = ("window", "x_unit", "velocity_convention", "rest_freq_mhz", "rest_label", "y_unit", "vlsr_kms",
                   "redshift", "show_model", "show_components")
@@ -215,7 +217,9 @@ class CassisView:
         panels = self.__dict__.setdefault("_card_panels", {})
         for card in self.cards:
             if id(card) not in panels:
-                panels[id(card)] = pn.panel(card)
+                panels[id(card)] = panel = pn.panel(card)
+                for row in panel.select(pn.Row):
+                    row.stylesheets = [*row.stylesheets, CARD_ROW_CSS]
         return [(card.title, panels[id(card)]) for card in self.cards]
 
     @property

@@ -125,7 +125,7 @@ class CubeCard(Card):
         self.pixel_info = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cl-cube-pixel"])
         self.param.watch(self._on_options, ["kind", "vmin_kms", "vmax_kms", "rest_freq_mhz", "channel"])
         session.param.watch(lambda e: self._on_cube(), ["cube"])
-        session.param.watch(lambda *e: self._draw_marker(), ["cube_pixel", "cube_region"])
+        session.param.watch(lambda *e: self._draw_marker(), ["cube_pixel", "cube_region", "spectrum"])
         self.api = {"selectPixel": self.select_pixel, "selectSky": self.select_sky, "getMap": self.get_map,
                     "selectRegion": self.select_region, "fitCube": self.fitmap.fit_cube}
         self.api.update(getMapFits=self.get_map_fits, getPixel=self.get_pixel)  # the sky view's (sky.html)
@@ -269,12 +269,16 @@ class CubeCard(Card):
         pixel = self.session.cube_pixel
         region = self.session.cube_region
         cube = self.session.cube
+        entry, active = self.session.cube_entry(), self.session.spectrum
+        # another file in the plot: the pixel (region) is the cube's, not what is shown
+        other = f"The plot shows {active.name}; the cube's spectrum is " \
+            if entry is not None and active is not None and entry.spectrum is not active else None
         if cube is not None and region is not None:
             x0, x1, y0, y1 = region
             self.marker_source.data = {"x": [0.5 * (x0 + x1) - 0.5], "y": [0.5 * (y0 + y1) - 0.5],
                                        "w": [float(x1 - x0)], "h": [float(y1 - y0)]}
-            self.pixel_info.object = esc(f"Spectrum shown: the mean of pixels x {x0}-{x1 - 1}, y {y0}-{y1 - 1} "
-                                         f"({(x1 - x0) * (y1 - y0)} pixels)")
+            self.pixel_info.object = esc(f"{other or 'Spectrum shown: '}the mean of pixels x {x0}-{x1 - 1}, "
+                                         f"y {y0}-{y1 - 1} ({(x1 - x0) * (y1 - y0)} pixels)")
             return
         if pixel is None or cube is None:
             self.marker_source.data = {"x": [], "y": [], "w": [], "h": []}
@@ -283,7 +287,8 @@ class CubeCard(Card):
         x, y = pixel
         self.marker_source.data = {"x": [float(x)], "y": [float(y)], "w": [1.0], "h": [1.0]}
         sky = self.sky_of(x, y)
-        words = [f"Spectrum shown: pixel ({x}, {y})"]
+        words = [f"{other}pixel ({x}, {y}) (a click on the map shows it)" if other
+                 else f"Spectrum shown: pixel ({x}, {y})"]
         if sky is not None:
             if sky["frame"].lower() not in ("icrs", "fk5"):
                 words.append(f"{sky['frame']} {sky['lon_deg']:.5f}, {sky['lat_deg']:.5f} deg")

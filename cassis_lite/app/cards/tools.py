@@ -54,7 +54,7 @@ class ToolsCard(Card):
             "gaussians": self.action_button("Fit Gaussians to the view", self.fit_gaussians, 190, lambda: None),
         }
         self.regions_text = pn.pane.HTML("no region yet", sizing_mode="stretch_width", css_classes=["cl-regions"])
-        session.param.watch(lambda *e: self._forget(), ["spectrum"])
+        session.param.watch(self._forget, ["spectrum"])
         self.api = {"baseline": self.baseline, "smooth": self.smooth, "resample": self.resample,
                     "statistics": self.statistics, "fitGaussians": self.fit_gaussians}
 
@@ -106,11 +106,15 @@ class ToolsCard(Card):
         self.baseline_source.data = {"x": [], "y": []}
         self._draw_regions()
 
-    def _forget(self) -> None:
-        """A new active spectrum: drawn baseline and Gaussians belong to the old one."""
+    def _forget(self, event=None) -> None:
+        """A new active spectrum: drawn baseline and Gaussians belong to the old one; so do the
+        figures of the result pane when it is another file (not a processed version of it)."""
         self._baseline = None
         self.baseline_source.data = {"x": [], "y": []}
         self.gauss_source.data = {"x": [], "y": []}
+        old, new = (event.old, event.new) if event is not None else (None, None)
+        if old is None or new is None or old.name != new.name:
+            self.output.object = ""
 
     def _draw_regions(self) -> None:
         for box in self._boxes:
