@@ -207,6 +207,33 @@ def test_y_follows_the_data_in_view_and_labels_stay_inside(app):
     assert len(labels["x"]) <= 90
 
 
+def test_dense_markers_become_ticks_at_the_top_and_full_height_when_zoomed_in(app, line_db):
+    """Thousands of lines over a wide continuous band would hide the spectrum: beyond
+    DENSE_MARKERS in view they are short ticks in the labels' headroom; zoomed in, full height."""
+    from cassis_lite.app.plot import DENSE_MARKERS
+
+    freq = np.linspace(200_000.0, 260_000.0, 60_001)
+    text = "\n".join(f"{f:.3f} {0.1 * math.sin(f / 7.0):.5f}" for f in freq)
+    app.load(text.encode(), "wide band.txt")
+    p = app.plot
+    p.set_range(freq[0], freq[-1], pad=0.0)
+    p._on_x_range("end", None, None)
+    d = p.lines_source.data
+    x = np.asarray(d["x"], dtype=float)
+    a, b = sorted((p.x_range.start, p.x_range.end))
+    assert np.count_nonzero((x >= a) & (x <= b)) > DENSE_MARKERS  # the bundled lines over 60 GHz
+    lo, hi = p.y_range.start, p.y_range.end
+    assert np.all(np.asarray(d["y1"]) == hi)
+    assert np.all(np.asarray(d["y0"]) > lo + 0.8 * (hi - lo))  # ticks above the data
+    f_co = 230538.0  # CO 2-1: a few lines in view
+    p.set_range(f_co - 20, f_co + 20, pad=0.0)
+    p._on_x_range("end", None, None)
+    x = np.asarray(p.lines_source.data["x"], dtype=float)
+    a, b = sorted((p.x_range.start, p.x_range.end))
+    assert 0 < np.count_nonzero((x >= a) & (x <= b)) <= DENSE_MARKERS
+    assert np.all(np.asarray(p.lines_source.data["y0"]) == p.y_range.start)
+
+
 def test_components_curves_and_switches(app, line_db):
     call(app, "setModel", {"telescope": {"name": "hifi"}, "components": [
         {"name": "warm", "tex_k": 80, "fwhm_kms": 4, "vlsr_kms": 3.8, "size_arcsec": 30,

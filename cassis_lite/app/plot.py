@@ -47,6 +47,10 @@ from cassis_lite.units import from_freq_mhz, lsr_velocity_kms, lsr_velocity_to_f
 MAX_POINTS = 8_000  # drawn points per curve; longer spectra are min/max-decimated to the view
 LABEL_SLOTS = 90  # at most this many labels across the view (about 12 px apart at 1100 px)
 MAX_LINES = 5000
+#: beyond this many markers in the view (the full catalogue over a few GHz), the markers are drawn
+#: as ticks in the labels' headroom at the top, so that they do not hide the spectrum
+DENSE_MARKERS = 2 * LABEL_SLOTS
+TICK_FRACTION = 0.15  # of the y range: the ticks' length (the headroom above the data is 0.22/1.28)
 COMPONENT_COLOURS = ("#e08214", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
 HOVER_FORMATS = {"GHz": "0.000000", "MHz": "0.000", "km/s": "0.00", "mm": "0.000000", "um": "0.000000",
                  "um air": "0.000000", "nm": "0.0000", "nm air": "0.0000", "Angstrom": "0.000",
@@ -336,6 +340,7 @@ class SpectrumPlot:
             self.draw_curves()
         else:
             self.autoscale_y()
+        self._draw_marker_heights()  # the density of markers in view changes with the zoom
         self._draw_labels()
 
     def draw_curves(self) -> None:
@@ -477,10 +482,14 @@ class SpectrumPlot:
         self._draw_labels()
 
     def _draw_marker_heights(self) -> None:
-        n = len(self.lines_source.data["x"])
-        if n:
+        """Markers from bottom to top of the plot, or short ticks at the top where they are dense."""
+        x = np.asarray(self.lines_source.data["x"], dtype=float)
+        if x.size:
             lo, hi = self.y_range.start, self.y_range.end
-            self.lines_source.data.update(y0=np.full(n, lo), y1=np.full(n, hi))
+            a, b = sorted((self.x_range.start, self.x_range.end))
+            dense = np.count_nonzero((x >= a) & (x <= b)) > DENSE_MARKERS
+            bottom = hi - TICK_FRACTION * (hi - lo) if dense else lo
+            self.lines_source.data.update(y0=np.full(x.size, bottom), y1=np.full(x.size, hi))
 
     def _draw_labels(self) -> None:
         d = self.lines_source.data
