@@ -48,3 +48,15 @@ def test_the_map_card_does_not_say_the_cube_pixel_is_shown_when_another_file_is(
     call(v, "selectPixel", 12, 3)  # a click on the map brings the cube back
     assert v.session.spectrum.name == path.name
     assert card.pixel_info.object.startswith("Spectrum shown: pixel (12, 3)")
+
+
+def test_the_identify_result_of_a_file_goes_when_another_file_is_shown(line_db):
+    v = booted_view()
+    v.load((SAMPLES / OTHER).read_bytes(), OTHER)
+    card = next(c for c in v.analysis_cards if c.title == "Identify")
+    d = call(v, "identify", {})
+    assert d["features"] and card.feature.options and card.result.object
+    v.open_sample(LIS)  # its features were the other file's lines
+    assert card.result.object == "" and card.candidates.object == ""
+    assert card.feature.options == [] and not card.feature.visible
+    assert len(card.source.data["x"]) == 0

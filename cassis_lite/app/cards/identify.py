@@ -41,13 +41,15 @@ class IdentifyCard(Card):
         self._model = None
         self._spectrum = None
         self._features = []
+        session.param.watch(self._forget, ["spectrum"])
         self.api = {"identify": self.identify}
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(pn.widgets.FloatInput.from_param(self.param.tex_k, name="assumed T_ex (K)", width=90),
-                   pn.widgets.FloatInput.from_param(self.param.fwhm_kms, name="assumed FWHM (km/s)", width=90),
-                   pn.widgets.FloatInput.from_param(self.param.threshold, name="S/N threshold", width=90)),
+            pn.pane.HTML("<p>Every species is assumed at one T_ex and FWHM:</p>", sizing_mode="stretch_width"),
+            pn.Row(pn.widgets.FloatInput.from_param(self.param.tex_k, name="T_ex (K)", width=95),
+                   pn.widgets.FloatInput.from_param(self.param.fwhm_kms, name="FWHM (km/s)", width=95),
+                   pn.widgets.FloatInput.from_param(self.param.threshold, name="S/N threshold", width=95)),
             pn.widgets.TextInput.from_param(self.param.species, name="Species (empty = whole database)"),
             self.button, self.message, self.result, self.feature, self.candidates,
             sizing_mode="stretch_width", name="identify_card")
@@ -95,6 +97,16 @@ class IdentifyCard(Card):
             self.candidates.object = ""
         self._model = res.model
         self._spectrum = self.session.spectrum
+        self.draw()
+
+    def _forget(self, event) -> None:
+        """Another file became active: the features, species and candidates were the old file's
+        (a processed version of the same file keeps them, as the Tools card does)."""
+        if event.old is not None and event.new is not None and event.old.name == event.new.name:
+            return
+        self.result.object = self.candidates.object = ""
+        self._features, self._model = [], None
+        self.feature.param.update(options=[], visible=False)
         self.draw()
 
     def _on_feature(self, event) -> None:
