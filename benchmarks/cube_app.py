@@ -31,11 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from _browser import ARGS, CHROMIUM, DOC, wait_for  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOC = "window.Bokeh.documents[window.Bokeh.documents.length - 1]"
 DATA_TO_PAGE = """([name, x, y]) => {
   const model = window.Bokeh.documents[window.Bokeh.documents.length - 1].get_model_by_name(name);
   const find = (v) => { if (v.model === model) return v;
@@ -60,15 +57,6 @@ GET_MAP = """async ([vmin, vmax]) => {
   const m = await window.cassisLite.getMap("MOM0", {vmin_kms: vmin, vmax_kms: vmax});
   return [performance.now() - t0, m.compute_ms, m.nx, m.ny];
 }"""
-
-
-def wait_for(fn, timeout=120.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if fn():
-            return
-        time.sleep(0.05)
-    raise SystemExit("timed out")
 
 
 def big_cube(path: Path) -> None:

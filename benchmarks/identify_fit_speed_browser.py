@@ -34,10 +34,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as identify_fit_speed.py: 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from _browser import ARGS, CHROMIUM  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IDENTIFY_OPTIONS = {"tex_k": 40.0, "fwhm_kms": 3.0, "vlsr_kms": 0.0}
 
 

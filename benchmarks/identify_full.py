@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _browser import ARGS, CHROMIUM, rchar  # noqa: E402
 
 #: four 2 GHz windows of 125,000 channels (MHz, first channel)
 WINDOWS_START_MHZ = (216800.0, 218900.0, 231000.0, 233100.0)
@@ -71,10 +72,6 @@ def alma_case(db, seed: int = 0):
     y = compute_spectrum(cfg, f, db).intensity
     t_model = time.perf_counter() - t0
     return f, y + np.random.default_rng(seed).normal(0.0, RMS_K, f.size), t_model
-
-
-def rchar() -> int:
-    return int(next(line for line in open("/proc/self/io") if line.startswith("rchar")).split()[1])
 
 
 def identify_run(f, y, path, repeats: int):
@@ -112,10 +109,6 @@ def identify_run(f, y, path, repeats: int):
     db.close()
     return first, statistics.median(times), res, nbytes, peak, app
 
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 CALL_JS = """
 async ([arg, repeats]) => {

@@ -34,17 +34,14 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from _browser import ARGS, CHROMIUM, serve  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WINDOW = {"fmin_mhz": 230000.0, "fmax_mhz": 231000.0}
 SPECIES_RANGE = {"fmin_mhz": 200000.0, "fmax_mhz": 300000.0}
 GROWTH = (100.0, 1000.0, 10000.0, 100000.0)  # MHz windows starting at 230 GHz
@@ -71,14 +68,6 @@ for _ in range(repeats):
     times.append(t2 - t1)
 print(json.dumps({"s": statistics.median(times), "rows": n, "bytes": nbytes}))
 """
-
-
-def serve(directory: Path):
-    from cassis_lite.commands.serve import make_server
-
-    server = make_server(directory, "127.0.0.1", 0, quiet=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def in_page(page, method: str, *args):

@@ -19,31 +19,18 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+from _browser import ARGS, CHROMIUM, DOC, wait_for  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOC = "window.Bokeh.documents[window.Bokeh.documents.length - 1]"
 CARDS = ("Lines", "Model", "Identify", "Fit", "v_lsr", "Rot. diagram", "Tools", "Absorption", "Broadening", "Map",
          "ALMA", "Spectra")
 #: BokehJS views alive in the page (the prototype every view class derives from)
 VIEW_BASE = ("(() => { let p = Object.getPrototypeOf(window.Bokeh.index.roots[0]);"
              " while (Object.getPrototypeOf(p) !== Object.prototype) p = Object.getPrototypeOf(p); return p; })()")
-
-
-def wait_for(fn, timeout=90.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if fn():
-            return
-        time.sleep(0.1)
-    raise SystemExit("timed out")
 
 
 def main() -> int:
