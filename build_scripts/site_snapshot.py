@@ -11,9 +11,11 @@ another ~0.5 s. The builder does both once, under Node with the site's own Pyodi
 - ``snapshot-<hash>.zst``: the WebAssembly memory after ``cassis_lite.app.boot.prepare()``
   and ``warm_up()`` (Pyodide's ``makeMemorySnapshot``).
 
-All are zstd-compressed: 12.9 MB for the 63 MB memory and 4.8 MB for the 17 MB bundle, where
-gzip -9 gives 17.4 and 6.2 (the difference keeps the first visit under 25 MB); the worker decodes
-them with zstddec (zstd in WebAssembly, ~0.2 s for the memory).
+All are zstd-compressed at the highest level, 22: 13.5 MB for the 63 MB memory and 4.4 MB for the
+16 MB bundle, where level 19 gives 13.9 and 4.5 and gzip -9 about 17.4 and 6.2 (the difference
+keeps the first visit under 25 MB). The worker decodes them with zstddec (zstd in WebAssembly,
+~0.2 s for the memory, whatever the level; its one-shot ZSTD_decompress writes into the output
+buffer, so level 22's 128 MB window costs the decoder no memory).
 
 Pyodide 0.27.7 restores such a memory only for an interpreter without compiled extensions; NumPy
 has some. They are made to work the way Cloudflare's Python Workers do: every extension module
@@ -69,7 +71,7 @@ LATER = ("numpy/f2py/*", "numpy/random/*", "numpy/fft/*", "numpy/polynomial/*", 
          "cassis_lite/app/cards/linesearch.*", "cassis_lite/linedb/search.*",
          # the fit maps of the Map card (imported when the analysis cards are added, after ready)
          "cassis_lite/app/cards/cube_fit*")
-ZSTD_LEVEL = 19
+ZSTD_LEVEL = 22
 # Function-table entries left free before the extension modules (Chromium's worker adds one that
 # Node does not).
 TABLE_SLACK = 64
