@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from _browser import ARGS, CHROMIUM, DOC, wait_for  # noqa: E402
 
-CARDS = ("Lines", "Model", "Identify", "Fit", "v_lsr", "Rot. diagram", "Tools", "Absorption", "Broadening", "Map",
-         "ALMA", "Spectra")
+CARDS = ("Lines", "Model", "Line search", "Identify", "Fit", "v_lsr", "Rot. diagram", "Tools", "Absorption",
+         "Broadening", "Map", "ALMA", "Spectra")
 #: BokehJS views alive in the page (the prototype every view class derives from)
 VIEW_BASE = ("(() => { let p = Object.getPrototypeOf(window.Bokeh.index.roots[0]);"
              " while (Object.getPrototypeOf(p) !== Object.prototype) p = Object.getPrototypeOf(p); return p; })()")

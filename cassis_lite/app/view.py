@@ -34,7 +34,7 @@ LAYOUT_CSS = """
 @media (max-width: 1100px) { .cl-side { flex-basis: 330px !important; width: 330px !important; } }
 @media (max-width: 720px) {
   .cl-main-col { position: static; flex-basis: 100% !important; }
-  .cl-side { flex-basis: 100% !important; width: 100% !important; max-height: none; }
+  .cl-side { flex-basis: 100% !important; width: 100% !important; min-width: 0 !important; max-height: none; }
 }
 """
 #: the cards' tab titles wrap on two lines rather than scroll out of sight

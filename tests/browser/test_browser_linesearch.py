@@ -117,10 +117,10 @@ def test_line_search_like_a_person(browser, base_url, full_db, viewport, tmp_pat
             ".slick-header-column").filter(has_text=re.compile(r"^E_up \(K\)$")).first
         header.click()
         wait_for(lambda: column_cells(page, 3) and [float(x) for x in column_cells(page, 3)] ==
-                 sorted(float(x) for x in column_cells(page, 3)), timeout=10, what="sorted by E_up")
+                 sorted(float(x) for x in column_cells(page, 3)), timeout=30, what="sorted by E_up")
         header.click()
         wait_for(lambda: [float(x) for x in column_cells(page, 3)] ==
-                 sorted((float(x) for x in column_cells(page, 3)), reverse=True), timeout=10, what="E_up descending")
+                 sorted((float(x) for x in column_cells(page, 3)), reverse=True), timeout=30, what="E_up descending")
         eups = [float(x) for x in column_cells(page, 3)]
         assert eups == pytest.approx(sorted(ref.transitions.eup_k, reverse=True)[:len(eups)], abs=0.006)
         app.screenshot(f"linesearch-3-sorted-{viewport}.png")

@@ -63,13 +63,13 @@ class LineSearchCard(Card):
         self.window_select = window_select  # the top bar's window choice (a row's line may be in another)
         self._result = None
         w = pn.widgets
-        self.plot_range_button = w.Button(name="Plot's range", width=100, align="end",
+        self.plot_range_button = w.Button(name="Plot's range", width=90, align="end",
                                           description="the range the plot shows, observed at its v_lsr and z")
         self.plot_range_button.on_click(lambda e: self.use_plot_range())
         self.range_inputs = pn.Row(
-            w.FloatInput.from_param(self.param.fmin, name="from", width=105),
-            w.FloatInput.from_param(self.param.fmax, name="to", width=105),
-            w.Select.from_param(self.param.unit, name="unit", width=70), self.plot_range_button,
+            w.FloatInput.from_param(self.param.fmin, name="from", width=95),
+            w.FloatInput.from_param(self.param.fmax, name="to", width=95),
+            w.Select.from_param(self.param.unit, name="unit", width=65), self.plot_range_button,
             css_classes=["cl-search-range"], stylesheets=[WRAP_CSS], sizing_mode="stretch_width")
         self.frame_inputs = pn.Row(
             w.RadioButtonGroup.from_param(self.param.frame, name="frame", width=125, align="end"),
