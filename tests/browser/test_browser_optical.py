@@ -119,12 +119,14 @@ def test_absorption_card_fit_and_measurements_equal_the_command_line(app_page, f
         assert f"{r['logn_cm2']:.3f} +/- {r['logn_err']:.3f}" in table
     assert f"reduced chi-square {ref['reduced_chi2']:.3f}" in table
     got = app_page.api("absorptionFit", config)
-    assert got["reduced_chi2"] == pytest.approx(ref["reduced_chi2"], rel=1e-8)
+    assert got["reduced_chi2"] == pytest.approx(ref["reduced_chi2"], rel=1e-7)
     for a, b in zip(got["components"], ref["components"]):
         for key in ("logn_cm2", "b_kms", "v_kms"):
-            assert a["ions"]["C IV"][key] == pytest.approx(b["ions"]["C IV"][key], rel=1e-8, abs=1e-8)
+            assert a["ions"]["C IV"][key] == pytest.approx(b["ions"]["C IV"][key], rel=1e-7, abs=1e-8)
             err = key.split("_")[0] + "_err"
-            assert a["ions"]["C IV"][err] == pytest.approx(b["ions"]["C IV"][err], rel=1e-6)
+            # 1-sigma errors from a finite-difference Jacobian: libm's last digits (AVX-512 NumPy here,
+            # WebAssembly in the page) move them by ~1e-6
+            assert a["ions"]["C IV"][err] == pytest.approx(b["ions"]["C IV"][err], rel=1e-5)
     # the truth (tests/optical_data.py) within 3 sigma
     for comp, (v, b, logn) in zip(got["components"], CIV["components"]):
         assert abs(comp["ions"]["C IV"]["logn_cm2"] - logn) < 3 * comp["ions"]["C IV"]["logn_err"] + 0.02
