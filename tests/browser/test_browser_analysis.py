@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 
 SAMPLE = "I16293_Synthetic_CO.lis"
 RTOL = 1e-7
-PATH_KEYS = {"n_eval", "nfev", "n_iter"}  # how the optimiser got there: depends on last-digit arithmetic
+PATH_KEYS = {"n_eval"}  # how the optimiser got there: depends on last-digit arithmetic
 ERR_RTOL = 1e-5  # 1-sigma errors: from finite-difference Jacobians, which amplify last-digit differences
 
 # the CASSIS team's I16293 CO fit (tests/i16293.py, tests/test_fit_lte.py::test_i16293_co_against_cassis)

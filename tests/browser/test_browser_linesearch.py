@@ -41,9 +41,12 @@ def fill(page, label, value):
     field.press("Enter")
 
 
+GRID_HEADER = "Obs. freq"  # a column only the line-search table has: how the tests find its grid
+
+
 def column_cells(page, index: int) -> list[str]:
     """The text of column ``index`` of the line-search table, in the order the rows are drawn."""
-    return page.evaluate("""(i) => {
+    return page.evaluate("""([i, title]) => {
         const headers = [];
         const walk = (root) => { root.querySelectorAll('*').forEach((el) => {
             if (el.classList && el.classList.contains('slick-header-columns')) headers.push(el);
@@ -51,13 +54,13 @@ def column_cells(page, index: int) -> list[str]:
         walk(document);
         // this card's grid: the one with an observed-frequency column (SlickGrid marks its container
         // with a slickgrid_<uid> class; columns scrolled out of view are not drawn)
-        const header = headers.find((h) => h.textContent.includes('Obs. freq') && h.getBoundingClientRect().width > 0);
+        const header = headers.find((h) => h.textContent.includes(title) && h.getBoundingClientRect().width > 0);
         if (!header) return [];
         const grid = header.closest('[class*="slickgrid_"]');
         const rows = [...grid.querySelectorAll('.slick-row')].filter((r) => r.getBoundingClientRect().width > 0);
         rows.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
         return rows.map((r) => (r.querySelector('.slick-cell.l' + i) || {}).innerText);
-    }""", index)
+    }""", [index, GRID_HEADER])
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
@@ -141,7 +144,7 @@ def test_line_search_like_a_person(browser, base_url, full_db, viewport, tmp_pat
 
         # a click on the row of CH3CN 12_0-11_0 (in the spectrum's 220 GHz window): the line in the plot
         grid = page.locator('[class*="slickgrid_"]').filter(has=page.locator(".slick-header-column",
-                                                                            has_text="Obs. freq"))
+                                                                            has_text=GRID_HEADER))
         row = grid.locator(".slick-row").filter(has_text="220747.2690")
         cell = row.first.locator(".slick-cell.l1")
         rest = float(cell.inner_text())
